@@ -1,0 +1,48 @@
+import express from 'express';
+import type { ApiDeps } from './deps';
+import { backendRoutes } from './backend-routes';
+import { errorHandler, HttpError, sendError } from './http-errors';
+import { peoplePages } from './people-pages';
+import { unipileWebhookRoutes } from './unipile-webhooks';
+
+const READY_TIMEOUT_MS = 3000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+
+  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
+  app.get('/readyz', async (_req, res) => {
+    const checks = await Promise.allSettled([
+      withTimeout(deps.db.raw('select 1'), READY_TIMEOUT_MS),
+      withTimeout(deps.temporal.connection.workflowService.getSystemInfo({}), READY_TIMEOUT_MS),
+    ]);
+    const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'));
+    const ready = postgres === 'ok' && temporal === 'ok';
+    res.status(ready ? 200 : 503).json({ ready, postgres, temporal });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  // Webhooks parse their own bodies (Unipile may omit the JSON content type); everything else is JSON.
+  app.use(unipileWebhookRoutes(deps));
+  app.use(express.json({ limit: '64kb' }));
+  app.use((req, _res, next) => {
+    const hasBody = ['POST', 'PUT', 'PATCH'].includes(req.method) && Number(req.headers['content-length'] ?? 0) > 0;
+    if (hasBody && !req.is('application/json')) {
+      throw new HttpError(415, 'unsupported_media_type', 'Send the body as application/json');
+    }
+    next();
+  });
+  app.use(backendRoutes(deps));
+  app.use(peoplePages(deps));
+  app.use((_req, res) => sendError(res, 404, 'not_found', 'No such route'));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,64 @@
+import type { Server } from 'node:http';
+import { loadConfig, recoveryPolicy, unipileBaseUrl, type Config } from '../config';
+import { createDb } from '../db/knex';
+import { close, listen } from '../http-listen';
+import { createLogger, type Logger } from '../logger';
+import { createTemporalClient } from '../temporal';
+import { UnipileApi } from '../unipile/unipile-api';
+import { createApp } from './app';
+import { createMetrics } from './metrics';
+import { WebhookRelay } from './webhook-relay';
+
+export interface RunningApi {
+  url: string;
+  server: Server;
+  relay: WebhookRelay;
+  stop(): Promise<void>;
+}
+
+/** Starts the API and the webhook relay. Temporal is connected lazily: webhooks are stored even while it is down. */
+export async function startApi(config: Config, options: { host?: string; logger?: Logger } = {}): Promise<RunningApi> {
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'api');
+  const db = createDb(config.DATABASE_URL);
+  const temporalSettings = {
+    address: config.TEMPORAL_ADDRESS,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    policy: recoveryPolicy(config),
+  };
+  const temporal = createTemporalClient(temporalSettings);
+  const metrics = createMetrics();
+  const unipile = new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT);
+  const relay = new WebhookRelay({ db, temporal, settings: temporalSettings, logger, metrics, intervalMs: config.INBOX_RELAY_INTERVAL });
+  const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, relay });
+  const { server, url } = await listen(app, config.PORT, options.host ?? '0.0.0.0');
+  relay.start();
+  logger.info({ url }, 'API listening');
+  return {
+    url,
+    server,
+    relay,
+    async stop() {
+      await relay.stop();
+      await close(server);
+      await temporal.connection.close();
+      await db.destroy();
+    },
+  };
+}
+
+if (require.main === module) {
+  Promise.resolve()
+    .then(() => startApi(loadConfig()))
+    .then(
+      (api) => {
+        for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+          process.once(signal, () => void api.stop().then(() => process.exit(0)));
+        }
+      },
+      (err: unknown) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+      },
+    );
+}

@@ -1,0 +1,109 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { upsertAccount } from '../db/repository';
+import { secretEquals, verifyToken } from '../tokens';
+import { UnipileCallError } from '../unipile/unipile-api';
+import { accountWorkflowId } from '../workflows/definitions';
+import type { ApiDeps } from './deps';
+import { HttpError, validationError } from './http-errors';
+
+const accountStatusBody = z.object({
+  AccountStatus: z.object({
+    account_id: z.string().min(1),
+    account_type: z.string().min(1),
+    message: z.string().min(1),
+  }),
+});
+
+const hostedAuthBody = z.object({
+  status: z.string().min(1),
+  account_id: z.string().min(1),
+  name: z.string().optional(),
+});
+
+/** Webhooks created through Unipile's API carry no JSON Content-Type unless configured: parse any body as JSON. */
+function parseJson(raw: unknown): unknown {
+  if (typeof raw !== 'string' || raw.trim() === '') throw new HttpError(400, 'invalid_request', 'body: Required');
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new HttpError(400, 'malformed_json', 'Request body is not valid JSON');
+  }
+}
+
+export function unipileWebhookRoutes(deps: ApiDeps): Router {
+  const { db, config, metrics } = deps;
+  const router = Router();
+  const rawText = express.text({ type: () => true, limit: '256kb' });
+
+  router.post('/webhooks/unipile/account-status', rawText, async (req, res) => {
+    if (!secretEquals(req.header('unipile-auth'), config.UNIPILE_WEBHOOK_SECRET)) {
+      metrics.webhooksReceived.inc({ source: 'account_status', result: 'unauthorized' });
+      throw new HttpError(401, 'unauthorized', 'Missing or wrong Unipile-Auth header');
+    }
+    const parsed = accountStatusBody.safeParse(parseJson(req.body));
+    if (!parsed.success) {
+      metrics.webhooksReceived.inc({ source: 'account_status', result: 'invalid' });
+      throw validationError(parsed.error);
+    }
+    const { account_id, message } = parsed.data.AccountStatus;
+    try {
+      // Stored first: once Unipile has its 200, the event survives any crash or Temporal outage.
+      await db('webhook_receipts').insert({
+        source: 'account_status',
+        account_id,
+        message,
+        payload: JSON.stringify(parsed.data),
+      });
+    } catch (err) {
+      deps.logger.error({ err: (err as Error).message }, 'could not store webhook');
+      throw new HttpError(503, 'unavailable', 'Could not store the event; retry later');
+    }
+    metrics.webhooksReceived.inc({ source: 'account_status', result: 'stored' });
+    res.status(200).json({ received: true });
+    deps.relay.kick();
+  });
+
+  router.post('/webhooks/unipile/hosted-auth', rawText, async (req, res) => {
+    // Unipile sends no secret header here; the signed token we put in notify_url authenticates the call.
+    const userId = verifyToken(config.SIGNING_SECRET, 'hosted-auth', req.query.token);
+    if (!userId) throw new HttpError(401, 'unauthorized', 'Missing, invalid or expired token');
+    const parsed = hostedAuthBody.safeParse(parseJson(req.body));
+    if (!parsed.success) throw validationError(parsed.error);
+    const { account_id, name } = parsed.data;
+    if (name !== undefined && verifyToken(config.SIGNING_SECRET, 'user', name) !== userId) {
+      throw new HttpError(403, 'forbidden', 'name does not belong to this link');
+    }
+
+    // Confirm with Unipile before storing: the callback alone proves nothing about the account.
+    let account;
+    try {
+      account = await deps.unipile.getAccount(account_id);
+    } catch (err) {
+      const status = err instanceof UnipileCallError && err.status === 401 ? 502 : 503;
+      throw new HttpError(status, 'unipile_unavailable', 'Could not confirm the account with Unipile');
+    }
+    if (!account) throw new HttpError(404, 'not_found', `Unipile has no account ${account_id}`);
+
+    await db.transaction(async (trx) => {
+      await upsertAccount(trx, {
+        accountId: account_id,
+        workflowId: accountWorkflowId(account_id),
+        provider: account.type,
+        userId,
+        name: account.name,
+      });
+      await trx('webhook_receipts').insert({
+        source: 'hosted_auth',
+        account_id,
+        message: parsed.data.status,
+        payload: JSON.stringify({ userId, provider: account.type, name: account.name }),
+      });
+    });
+    metrics.webhooksReceived.inc({ source: 'hosted_auth', result: 'stored' });
+    res.status(200).json({ received: true });
+    deps.relay.kick();
+  });
+
+  return router;
+}

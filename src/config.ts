@@ -1,0 +1,115 @@
+import { z } from 'zod';
+
+/** Parses durations written like `500ms`, `90s`, `5m`, `1h`, `2d` into milliseconds. */
+export function parseDuration(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$/.exec(text);
+  if (!match) throw new Error(`"${text}" is not a duration (write it like 90s, 5m or 1h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Math.round(Number(match[1]) * unit);
+}
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return parseDuration(text);
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+        return z.NEVER;
+      }
+    });
+
+const required = z.string({ required_error: 'is required' }).trim().min(1, 'is required');
+
+const url = required.refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL');
+
+/** `keyId:base64` pairs separated by commas, each key 32 bytes; the first one encrypts new cookies. */
+const encryptionKeys = required.transform((text, ctx) => {
+  const keys: { id: string; key: Buffer }[] = [];
+  for (const part of text.split(',')) {
+    const [id, b64] = part.trim().split(':');
+    const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+    if (!id || key.length !== 32) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be keyId:base64 pairs of 32-byte keys' });
+      return z.NEVER;
+    }
+    keys.push({ id, key });
+  }
+  return keys;
+});
+
+/** `apiNN.unipile.com:PORT` means https; a full URL (the simulator) is used as given. */
+export function unipileBaseUrl(dsn: string): string {
+  return /^https?:\/\//.test(dsn) ? dsn.replace(/\/+$/, '') : `https://${dsn}`;
+}
+
+export const configSchema = z.object({
+  DATABASE_URL: required.describe('PostgreSQL connection string'),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
+  TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
+  TEMPORAL_TASK_QUEUE: z.string().default('unipile-accounts').describe('Task queue of the account workers'),
+  UNIPILE_DSN: required.describe('Unipile workspace host (apiNN.unipile.com:PORT) or a full URL'),
+  UNIPILE_API_KEY: required.describe('Unipile access token (X-API-KEY)'),
+  PUBLIC_BASE_URL: url.describe('Public URL of this API, used in links, notify_url and webhooks'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the API'),
+  API_TOKEN: required.describe('Bearer token of the backend API'),
+  UNIPILE_WEBHOOK_SECRET: required.describe('Value Unipile sends in the Unipile-Auth header'),
+  SIGNING_SECRET: required.describe('HMAC secret for tokens in links and callbacks'),
+  COOKIE_ENCRYPTION_KEY: encryptionKeys.describe('keyId:base64 pairs (32-byte keys) for cookie encryption'),
+  SMTP_URL: required.describe('SMTP server URL for nodemailer, e.g. smtp://user:pass@host:587'),
+  MAIL_FROM: required.describe('From address of emails'),
+  RECONNECT_RETRY_INTERVAL: duration('1h').describe('Time between automatic recovery attempts'),
+  RECONNECT_MAX_RETRIES: z.coerce.number().int().min(0).default(4).describe('Retries after the first attempt'),
+  COOKIE_STALE_AFTER: duration('24h').describe('Age after which the extension cookie counts as stale'),
+  REMINDER_SCHEDULE: z
+    .string()
+    .default('24h,72h')
+    .transform((text, ctx) => {
+      try {
+        return text.trim() === '' ? [] : text.split(',').map((part) => parseDuration(part));
+      } catch (err) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+        return z.NEVER;
+      }
+    })
+    .describe('Reminder emails, as delays after the first email'),
+  CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
+  CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
+  HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
+  RECONCILE_INTERVAL: duration('1h').describe('How often account status is reconciled with Unipile'),
+  UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
+  UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
+  INBOX_RELAY_INTERVAL: duration('5s').describe('How often stored webhooks not yet forwarded are retried'),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Validates the environment once; the message names every missing or malformed value, never their contents. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+}
+
+/** The recovery timings handed to account workflows, in milliseconds. */
+export interface RecoveryPolicy {
+  retryIntervalMs: number;
+  maxRetries: number;
+  reminderScheduleMs: number[];
+  cookieStaleAfterMs: number;
+}
+
+export function recoveryPolicy(config: Config): RecoveryPolicy {
+  return {
+    retryIntervalMs: config.RECONNECT_RETRY_INTERVAL,
+    maxRetries: config.RECONNECT_MAX_RETRIES,
+    reminderScheduleMs: config.REMINDER_SCHEDULE,
+    cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
+  };
+}

@@ -1,0 +1,44 @@
+import knex, { type Knex } from 'knex';
+import * as core from '../../migrations/20261127000001_core';
+
+type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
+
+// Migrations are imported, not discovered on disk, so they run the same under tsx, jest and compiled JS.
+const MIGRATIONS: Record<string, Migration> = {
+  '20261127000001_core': core,
+};
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name] as Migration,
+};
+
+export function createDb(databaseUrl: string): Knex {
+  return knex({
+    client: 'pg',
+    connection: databaseUrl,
+    pool: { min: 0, max: 10 },
+    migrations: { migrationSource },
+  });
+}
+
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest()) as [number, string[]];
+  return applied;
+}
+
+/** Creates the database named in the URL when it does not exist (development and tests). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) return;
+  url.pathname = '/postgres';
+  const admin = knex({ client: 'pg', connection: url.toString(), pool: { min: 0, max: 1 } });
+  try {
+    const found = await admin.raw('select 1 from pg_database where datname = ?', [name]);
+    if (found.rows.length === 0) await admin.raw('create database ??', [name]);
+  } finally {
+    await admin.destroy();
+  }
+}

@@ -1,0 +1,36 @@
+import pino from 'pino';
+
+// Redaction is a safety net: code never logs secrets on purpose, but a stray object must not leak one either.
+export function createLogger(
+  level: string = process.env.LOG_LEVEL ?? 'info',
+  name = 'unipile-accounts',
+  destination?: pino.DestinationStream,
+) {
+  const options: pino.LoggerOptions = {
+    name,
+    level,
+    redact: {
+      paths: [
+        'li_at',
+        'li_a',
+        '*.li_at',
+        '*.li_a',
+        'access_token',
+        '*.access_token',
+        'premium_token',
+        '*.premium_token',
+        'authorization',
+        '*.authorization',
+        'headers.authorization',
+        'headers["unipile-auth"]',
+        'headers["x-api-key"]',
+        'token',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+export type Logger = ReturnType<typeof createLogger>;

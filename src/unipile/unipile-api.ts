@@ -1,0 +1,104 @@
+import { UnipileClient } from 'unipile-node-sdk';
+
+/** A failed Unipile call, described by status and error type only (bodies may echo what we sent). */
+export class UnipileCallError extends Error {
+  constructor(
+    readonly status: number | null,
+    readonly type: string,
+    readonly operation: string,
+  ) {
+    super(`Unipile ${operation} failed: ${status ?? 'no response'} ${type}`);
+    this.name = 'UnipileCallError';
+  }
+
+  /** Network errors, timeouts, 5xx, 429 and 425 are worth retrying; other 4xx are final answers. */
+  get transient(): boolean {
+    return this.status === null || this.status >= 500 || [408, 425, 429].includes(this.status);
+  }
+}
+
+export interface UnipileAccount {
+  object: 'Account';
+  id: string;
+  type: string;
+  name: string;
+  created_at: string;
+  sources: { id: string; status: string }[];
+}
+
+export interface HostedLinkInput {
+  type: 'create' | 'reconnect';
+  providers?: '*' | string[];
+  reconnect_account?: string;
+  expiresOn: string;
+  name: string;
+  notify_url: string;
+  success_redirect_url?: string;
+  failure_redirect_url?: string;
+}
+
+/** The calls this service makes to Unipile, through the official SDK, with a timeout and typed errors. */
+export class UnipileApi {
+  private readonly sdk: UnipileClient;
+
+  constructor(
+    private readonly baseUrl: string,
+    apiKey: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.sdk = new UnipileClient(baseUrl, apiKey);
+  }
+
+  private async call<T>(operation: string, fn: () => Promise<unknown>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new UnipileCallError(null, 'errors/request_timeout', operation)), this.timeoutMs);
+    });
+    try {
+      return (await Promise.race([fn(), timeout])) as T;
+    } catch (err) {
+      if (err instanceof UnipileCallError) throw err;
+      const body = (err as { body?: { status?: unknown; type?: unknown } }).body;
+      if (body && typeof body.status === 'number') {
+        throw new UnipileCallError(body.status, typeof body.type === 'string' ? body.type : 'errors/unknown', operation);
+      }
+      throw new UnipileCallError(null, 'errors/network', operation);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  createHostedLink(input: HostedLinkInput): Promise<{ url: string }> {
+    return this.call('hosted link', () =>
+      this.sdk.account.createHostedAuthLink({ ...input, api_url: this.baseUrl } as never),
+    );
+  }
+
+  /** The account, or null when Unipile does not know it. */
+  async getAccount(accountId: string): Promise<UnipileAccount | null> {
+    try {
+      return await this.call<UnipileAccount>('get account', () => this.sdk.account.getOne(accountId));
+    } catch (err) {
+      if (err instanceof UnipileCallError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  async restartAccount(accountId: string): Promise<'restarted' | 'failed'> {
+    const body = await this.call<{ object?: string }>('restart', () =>
+      this.sdk.request.send({ path: ['accounts', accountId, 'restart'], method: 'POST' }),
+    );
+    return body.object === 'AccountRestarted' ? 'restarted' : 'failed';
+  }
+
+  async deleteAccount(accountId: string): Promise<void> {
+    await this.call('delete account', () => this.sdk.account.delete(accountId));
+  }
+}
+
+/** The status an Account object reports: the worst of its sources (there is no top-level status). */
+export function accountStatus(account: UnipileAccount): string {
+  const order = ['CREDENTIALS', 'PERMISSIONS', 'ERROR', 'STOPPED', 'CONNECTING', 'OK'];
+  const statuses = account.sources.map((s) => s.status);
+  return order.find((s) => statuses.includes(s)) ?? 'PENDING';
+}

@@ -1,0 +1,103 @@
+import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import { createActivities } from './activities';
+import { loadConfig, unipileBaseUrl, type Config } from './config';
+import { createDb } from './db/knex';
+import { createMailer, type Mailer } from './email/mailer';
+import { createLogger, type Logger } from './logger';
+import { UnipileApi } from './unipile/unipile-api';
+import { unipileTaskQueue } from './workflows/definitions';
+
+export interface WorkerDeps {
+  config: Config;
+  connection: NativeConnection;
+  db: Knex;
+  mailer: Mailer;
+  /** Prebuilt workflow bundle (production, tests); otherwise the worker bundles src/workflows at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+/**
+ * The account workers: workflows and bookkeeping activities on the main queue, and the Unipile calls on their own
+ * queue (`<queue>-unipile`) whose server-side rate limit UNIPILE_MAX_RPS holds across every worker process.
+ */
+export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> {
+  const { config } = deps;
+  const activities = createActivities({
+    db: deps.db,
+    mailer: deps.mailer,
+    unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    signingSecret: config.SIGNING_SECRET,
+    mailFrom: config.MAIL_FROM,
+  });
+  const { restartAccount, ...bookkeeping } = activities;
+  const main = await Worker.create({
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    activities: bookkeeping,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    shutdownGraceTime: '10s',
+  });
+  const unipile = await Worker.create({
+    connection: deps.connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
+    activities: { restartAccount },
+    maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
+    shutdownGraceTime: '10s',
+  });
+  return [main, unipile];
+}
+
+/** Runs workers until one stops (shutdown signal or failure), then shuts the others down. */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  try {
+    await Promise.race(workers.map((w) => w.run()));
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+}
+
+/** Routes the SDK's and the Rust core's logs into pino. Once per process, before any connection. */
+export function installRuntime(logger: Logger): void {
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const level = entry.level.toLowerCase() as 'info' | 'warn' | 'error' | 'debug' | 'trace';
+      logger[level]({ ...entry.meta }, entry.message);
+    }),
+    shutdownSignals: ['SIGINT', 'SIGTERM'],
+  });
+}
+
+export async function runWorker(config: Config = loadConfig()): Promise<void> {
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  installRuntime(logger);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const db = createDb(config.DATABASE_URL);
+  const mailer = createMailer(config.SMTP_URL);
+  try {
+    const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+    const workers = await createAccountWorkers({
+      config,
+      connection,
+      db,
+      mailer,
+      workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
+    });
+    logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');
+    await runWorkers(workers);
+  } finally {
+    await connection.close();
+    await db.destroy();
+    mailer.close();
+  }
+}
+
+if (require.main === module) {
+  runWorker().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,223 @@
+// The account state machine as plain functions: no Temporal, no I/O, no clock (callers pass `now`).
+// The workflow is a thin loop around these; the unit tests drive them directly.
+import type {
+  AccountState,
+  AccountStatus,
+  AccountView,
+  AccountWorkflowInput,
+  AttemptRecord,
+  EmailKind,
+  EmailRecord,
+  Inbound,
+  Incident,
+  RecoveryPolicy,
+  StatusEvent,
+} from './definitions';
+
+export type EventClass = 'healthy' | 'needs-auth' | 'sync-error' | 'transient' | 'deleted' | 'other';
+
+/** SPEC §2 mapping of AccountStatus.message values. */
+export function classifyMessage(message: string): EventClass {
+  switch (message) {
+    case 'OK':
+    case 'CREATION_SUCCESS':
+    case 'RECONNECTED':
+    case 'SYNC_SUCCESS':
+      return 'healthy';
+    case 'CREDENTIALS':
+    case 'PERMISSIONS':
+      return 'needs-auth';
+    case 'ERROR':
+    case 'STOPPED':
+      return 'sync-error';
+    case 'CONNECTING':
+      return 'transient';
+    case 'DELETED':
+      return 'deleted';
+    default:
+      return 'other';
+  }
+}
+
+const SEEN_RECEIPTS_KEPT = 50;
+
+export function initialState(input: Pick<AccountWorkflowInput, 'accountId' | 'provider' | 'userId'>): AccountState {
+  return {
+    accountId: input.accountId,
+    provider: input.provider ?? null,
+    userId: input.userId ?? null,
+    status: 'PENDING',
+    recovery: 'NONE',
+    incident: null,
+    incidentCount: 0,
+    lastError: null,
+    completed: false,
+    seenReceipts: [],
+    journal: [],
+    journalSeq: 0,
+  };
+}
+
+function record(state: AccountState, type: string, now: number, data: Record<string, unknown>): AccountState {
+  const seq = state.journalSeq + 1;
+  return { ...state, journalSeq: seq, journal: [...state.journal, { seq, type, at: iso(now), data }] };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function closeIncident(state: AccountState, now: number, reason: string): AccountState {
+  if (!state.incident) return state;
+  const closed = record(state, 'incident_closed', now, { incidentId: state.incident.id, reason });
+  return { ...closed, incident: null, recovery: 'NONE', lastError: null };
+}
+
+function openIncident(state: AccountState, kind: Incident['kind'], now: number): AccountState {
+  const id = state.incidentCount + 1;
+  // Sync errors are worth restarting; a needs-auth account without cookies can only be fixed by its user.
+  const action: Incident['action'] = kind === 'sync-error' ? 'restart' : 'none';
+  const incident: Incident = { id, kind, openedAt: iso(now), action, attempts: [], emails: [], firstEmailAt: null };
+  const opened = record(state, 'incident_opened', now, { incidentId: id, kind, action });
+  return { ...opened, incident, incidentCount: id, recovery: action === 'none' ? 'WAITING_FOR_USER' : 'RETRYING' };
+}
+
+function applyStatusEvent(state: AccountState, event: StatusEvent, now: number): AccountState {
+  if (event.receiptId !== undefined) {
+    if (state.seenReceipts.includes(event.receiptId)) return state;
+    state = { ...state, seenReceipts: [...state.seenReceipts, event.receiptId].slice(-SEEN_RECEIPTS_KEPT) };
+  }
+  if (state.completed) return record(state, 'event_ignored', now, { message: event.message, reason: 'deleted' });
+  if (!state.provider && event.accountType) state = { ...state, provider: event.accountType };
+
+  const cls = classifyMessage(event.message);
+  if (cls === 'other') return record(state, 'event_ignored', now, { message: event.message, reason: 'unknown' });
+
+  const next: AccountStatus = cls === 'healthy' ? 'OK' : (event.message as AccountStatus);
+  // Webhooks are retried and carry no id: the same status twice is one transition.
+  if (next === state.status) return state;
+  state = record(state, 'status_changed', now, { from: state.status, to: next, message: event.message });
+  state = { ...state, status: next };
+
+  switch (cls) {
+    case 'healthy':
+      return closeIncident(state, now, 'healthy_event');
+    case 'deleted':
+      return { ...closeIncident(state, now, 'deleted'), completed: true };
+    case 'transient':
+      return state;
+    case 'needs-auth':
+    case 'sync-error':
+      if (state.incident?.kind === cls) return state;
+      return openIncident(closeIncident(state, now, 'superseded'), cls, now);
+  }
+}
+
+/** Applies one received signal. */
+export function applyInbound(state: AccountState, inbound: Inbound, now: number): AccountState {
+  if (inbound.type === 'status') return applyStatusEvent(state, inbound.event, now);
+  const { userId, provider } = inbound.link;
+  if (state.userId === userId && state.provider === provider) return state;
+  return record({ ...state, userId, provider }, 'account_linked', now, { userId, provider });
+}
+
+export function maxAttempts(policy: RecoveryPolicy): number {
+  return 1 + policy.maxRetries;
+}
+
+export type Step =
+  | { type: 'complete' }
+  | { type: 'idle' }
+  | { type: 'attempt'; action: AttemptRecord['action']; n: number; of: number }
+  | { type: 'email'; kind: EmailKind; seq: number }
+  | { type: 'wait'; until: number; purpose: 'attempt' | 'email'; summary: string };
+
+/** What the workflow should do next, given the state and the time. */
+export function nextStep(state: AccountState, policy: RecoveryPolicy, now: number): Step {
+  if (state.completed) return { type: 'complete' };
+  const incident = state.incident;
+  if (!incident) return { type: 'idle' };
+
+  const of = maxAttempts(policy);
+  if (incident.action !== 'none' && incident.attempts.length < of) {
+    const n = incident.attempts.length + 1;
+    const last = incident.attempts[incident.attempts.length - 1];
+    const due = last ? Date.parse(last.at) + policy.retryIntervalMs : now;
+    if (due <= now) return { type: 'attempt', action: incident.action, n, of };
+    return { type: 'wait', until: due, purpose: 'attempt', summary: `${incident.action} attempt ${n}/${of}` };
+  }
+
+  if (!incident.emails.some((e) => e.kind === 'reconnect_needed')) {
+    return { type: 'email', kind: 'reconnect_needed', seq: 0 };
+  }
+  const remindersSent = incident.emails.filter((e) => e.kind === 'reminder').length;
+  const offset = policy.reminderScheduleMs[remindersSent];
+  if (offset === undefined || !incident.firstEmailAt) return { type: 'idle' };
+  const due = Date.parse(incident.firstEmailAt) + offset;
+  const seq = remindersSent + 1;
+  if (due <= now) return { type: 'email', kind: 'reminder', seq };
+  return { type: 'wait', until: due, purpose: 'email', summary: `reminder ${seq}/${policy.reminderScheduleMs.length}` };
+}
+
+export function applyAttempt(state: AccountState, attempt: AttemptRecord, now: number): AccountState {
+  const incident = state.incident;
+  if (!incident) return state;
+  state = record(state, 'attempt', now, { incidentId: incident.id, ...attempt });
+  if (attempt.outcome === 'succeeded') {
+    return { ...closeIncident(state, now, 'attempt_succeeded'), status: 'OK' };
+  }
+  const attempts = [...incident.attempts, attempt];
+  const lastError = attempt.errorType ?? attempt.reason ?? 'attempt failed';
+  return { ...state, incident: { ...incident, attempts }, lastError };
+}
+
+export function applyEmail(state: AccountState, email: EmailRecord, now: number): AccountState {
+  const incident = state.incident;
+  if (!incident) return state;
+  state = record(state, 'email', now, { incidentId: incident.id, ...email });
+  return {
+    ...state,
+    recovery: 'WAITING_FOR_USER',
+    incident: { ...incident, emails: [...incident.emails, email], firstEmailAt: incident.firstEmailAt ?? email.at },
+  };
+}
+
+export function toView(state: AccountState, policy: RecoveryPolicy, now: number): AccountView {
+  const step = nextStep(state, policy, now);
+  const incident = state.incident;
+  const waitingFor = step.type === 'wait' ? step.purpose : null;
+  return {
+    accountId: state.accountId,
+    provider: state.provider,
+    userId: state.userId,
+    status: state.status,
+    recovery: state.recovery,
+    incident: incident && {
+      id: incident.id,
+      kind: incident.kind,
+      openedAt: incident.openedAt,
+      attempts: incident.attempts,
+      maxAttempts: incident.action === 'none' ? 0 : maxAttempts(policy),
+      emails: incident.emails,
+    },
+    nextAttemptAt:
+      step.type === 'attempt' ? iso(now) : step.type === 'wait' && waitingFor === 'attempt' ? iso(step.until) : null,
+    nextEmailAt:
+      step.type === 'email' ? iso(now) : step.type === 'wait' && waitingFor === 'email' ? iso(step.until) : null,
+    lastError: state.lastError,
+    completed: state.completed,
+  };
+}
+
+/** One-line Markdown for the Temporal UI's current details. */
+export function describe(state: AccountState, policy: RecoveryPolicy, now: number): string {
+  const parts = [`status **${state.status}**`, `recovery **${state.recovery}**`];
+  const step = nextStep(state, policy, now);
+  const incident = state.incident;
+  if (incident && incident.action !== 'none') {
+    parts.push(`attempt ${incident.attempts.length} of ${maxAttempts(policy)}`);
+  }
+  if (step.type === 'wait') parts.push(`next: ${step.summary} at ${iso(step.until)}`);
+  if (state.lastError) parts.push(`last error: ${state.lastError}`);
+  return parts.join(' · ');
+}

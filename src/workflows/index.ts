@@ -1,0 +1,2 @@
+// Entry point of the workflow bundle (workflowsPath): every workflow type the worker registers.
+export { accountWorkflow } from './account-workflow';

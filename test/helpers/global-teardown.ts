@@ -1,0 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { stopProcess } from './temporal-dev-server';
+
+export default async function globalTeardown(): Promise<void> {
+  await stopProcess((globalThis as { __temporal?: ChildProcess }).__temporal);
+}

@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import knex, { type Knex } from 'knex';
+import { loadConfig, type Config } from '../../src/config';
+import { createDb, ensureDatabase, migrateLatest } from '../../src/db/knex';
+import { createMailer } from '../../src/email/mailer';
+import { startApi, type RunningApi } from '../../src/api/server';
+import { createLogger } from '../../src/logger';
+import { UnipileSimulator, type Outcome } from '../../src/simulator/unipile-simulator';
+import { createAccountWorkers } from '../../src/worker';
+import { SmtpPeer } from './smtp-peer';
+import { freePort } from './temporal-dev-server';
+
+export const PG_BASE = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
+
+export interface StackOptions {
+  env?: Record<string, string>;
+  /** Start the workers now (default) or later with startWorkers(). */
+  workers?: boolean;
+  temporalAddress?: string;
+}
+
+/** Everything a test talks to, all real: PostgreSQL, Temporal dev server, SMTP, the simulator over HTTP, the API. */
+export class Stack {
+  config!: Config;
+  db!: Knex;
+  sim!: UnipileSimulator;
+  smtp = new SmtpPeer();
+  api!: RunningApi;
+  client!: Client;
+  private clientConnection?: Connection;
+  private workerConnection?: NativeConnection;
+  private workers: Worker[] = [];
+  private workerRuns: Promise<void>[] = [];
+  readonly logLines: string[] = [];
+  readonly apiKey = `sim-key-${randomBytes(8).toString('hex')}`;
+  readonly databaseName = `test_${randomBytes(6).toString('hex')}`;
+
+  constructor(private readonly options: StackOptions = {}) {}
+
+  async start(): Promise<this> {
+    const databaseUrl = `${PG_BASE}/${this.databaseName}`;
+    await ensureDatabase(databaseUrl);
+    this.sim = new UnipileSimulator({ apiKey: this.apiKey, webhookRetryDelayMs: 200 });
+    const simUrl = await this.sim.start();
+    const smtpUrl = await this.smtp.start();
+    const port = await freePort();
+    const taskQueue = `test-${randomBytes(6).toString('hex')}`;
+    const env: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: this.options.temporalAddress ?? process.env.TEST_TEMPORAL_ADDRESS!,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      UNIPILE_DSN: simUrl,
+      UNIPILE_API_KEY: this.apiKey,
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      PORT: String(port),
+      API_TOKEN: 'test-api-token',
+      UNIPILE_WEBHOOK_SECRET: 'test-webhook-secret',
+      SIGNING_SECRET: 'test-signing-secret',
+      COOKIE_ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,
+      SMTP_URL: smtpUrl,
+      MAIL_FROM: 'Accounts <accounts@example.test>',
+      RECONNECT_RETRY_INTERVAL: '2s',
+      RECONNECT_MAX_RETRIES: '2',
+      REMINDER_SCHEDULE: '3s,6s',
+      UNIPILE_REQUEST_TIMEOUT: '5s',
+      INBOX_RELAY_INTERVAL: '500ms',
+      LOG_LEVEL: 'info',
+      ...this.options.env,
+    };
+    this.config = loadConfig(env);
+    this.db = createDb(databaseUrl);
+    await migrateLatest(this.db);
+
+    // Logs are captured so tests can check that no secret ever reaches them.
+    const logger = createLogger('debug', 'api', { write: (line: string) => void this.logLines.push(line) });
+    this.api = await startApi(this.config, { host: '127.0.0.1', logger });
+
+    await this.sim.webhooks.clear();
+    await this.simApi('POST', '/api/v1/webhooks', {
+      request_url: `${this.config.PUBLIC_BASE_URL}/webhooks/unipile/account-status`,
+      source: 'account_status',
+      name: 'account status',
+      headers: [
+        { key: 'Unipile-Auth', value: this.config.UNIPILE_WEBHOOK_SECRET },
+        { key: 'Content-Type', value: 'application/json' },
+      ],
+    });
+
+    this.clientConnection = await Connection.connect({ address: this.config.TEMPORAL_ADDRESS });
+    this.client = new Client({ connection: this.clientConnection });
+    if (this.options.workers !== false) await this.startWorkers();
+    return this;
+  }
+
+  async startWorkers(): Promise<void> {
+    quietRuntime();
+    this.workerConnection = await NativeConnection.connect({ address: this.config.TEMPORAL_ADDRESS });
+    this.workers = await createAccountWorkers({
+      config: this.config,
+      connection: this.workerConnection,
+      db: this.db,
+      mailer: createMailer(this.config.SMTP_URL),
+      workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+    });
+    this.workerRuns = this.workers.map((w) => w.run());
+  }
+
+  async stopWorkers(): Promise<void> {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(this.workerRuns);
+    await this.workerConnection?.close();
+    this.workers = [];
+  }
+
+  async stop(): Promise<void> {
+    await this.stopWorkers();
+    await this.api?.stop();
+    await this.sim?.stop();
+    await this.smtp.stop();
+    await this.clientConnection?.close();
+    await this.db?.destroy();
+    const admin = knex({ client: 'pg', connection: `${PG_BASE}/postgres` });
+    await admin.raw('drop database if exists ?? with (force)', [this.databaseName]);
+    await admin.destroy();
+  }
+
+  /** Calls the backend API with the bearer token. */
+  async api$(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+    const res = await fetch(`${this.api.url}${path}`, {
+      method,
+      redirect: 'manual',
+      headers: {
+        authorization: `Bearer ${this.config.API_TOKEN}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any = undefined;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    return { status: res.status, json, text, headers: res.headers };
+  }
+
+  /** Posts an account_status webhook as Unipile would. */
+  postWebhook(accountId: string, message: string, accountType = 'LINKEDIN', secret = this.config.UNIPILE_WEBHOOK_SECRET) {
+    return this.api$('POST', '/webhooks/unipile/account-status', { AccountStatus: { account_id: accountId, message, account_type: accountType } }, { 'unipile-auth': secret });
+  }
+
+  async simApi(method: string, path: string, body?: unknown) {
+    const res = await fetch(`${this.sim.url}${path}`, {
+      method,
+      headers: { 'x-api-key': this.apiKey, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: res.status, json: (await res.json()) as any };
+  }
+
+  script(operation: string, outcomes: Outcome[], accountId?: string): void {
+    this.sim.script(operation, outcomes, accountId);
+  }
+
+  /** Connects an account through the real hosted-auth flow: connect-link, the simulated wizard, notify_url. */
+  async connectViaWizard(userId: string, provider: string): Promise<{ accountId: string; landing: string }> {
+    const link = await this.api$('POST', `/api/users/${userId}/connect-link`, { providers: [provider] });
+    if (link.status !== 201) throw new Error(`connect-link answered ${link.status}: ${link.text}`);
+    const before = new Set(this.sim.accounts.keys());
+    const wizard = await fetch(link.json.url);
+    if (!(await wizard.text()).includes('Connect')) throw new Error('wizard page has no Connect button');
+    const done = await fetch(link.json.url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ provider, name: `${provider} of ${userId}` }),
+    });
+    const accountId = [...this.sim.accounts.keys()].find((id) => !before.has(id));
+    if (!accountId) throw new Error('the wizard created no account');
+    return { accountId, landing: done.headers.get('location') ?? '' };
+  }
+
+  /** Registers the user (with an email unless null), connects an account and waits until it is OK. */
+  async connectedAccount(opts: { userId: string; email?: string | null; provider: string }): Promise<string> {
+    if (opts.email !== null) {
+      await this.api$('PUT', `/api/users/${opts.userId}`, { email: opts.email ?? `${opts.userId}@example.test`, name: 'Ada' });
+    }
+    const { accountId } = await this.connectViaWizard(opts.userId, opts.provider);
+    await waitFor(async () => (await this.accountRow(accountId))?.status === 'OK', 30_000, `${accountId} OK`);
+    return accountId;
+  }
+
+  accountRow(accountId: string) {
+    return this.db('accounts').where({ account_id: accountId }).first();
+  }
+
+  async events(accountId: string): Promise<{ type: string; data: any }[]> {
+    return this.db('account_events').where({ account_id: accountId }).orderBy('id');
+  }
+
+  restartCalls(accountId: string) {
+    return this.sim.calls.filter((c) => c.method === 'POST' && c.path === `/api/v1/accounts/${accountId}/restart`);
+  }
+}
+
+let runtimeInstalled = false;
+/** The SDK logs worker state changes at INFO; tests only want warnings. Once per process. */
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by another test file in this jest worker.
+  }
+}
+
+/** Polls until the check passes; fails with the last observation after the timeout. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

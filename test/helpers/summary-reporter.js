@@ -1,0 +1,8 @@
+// Prints the plain closing line CI reads: `N passed, N failed` for the whole suite.
+class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+    process.stdout.write(`\n${results.numPassedTests} passed, ${failed} failed\n`);
+  }
+}
+module.exports = SummaryReporter;

@@ -1,0 +1,49 @@
+import { AccountStatusKey, AccountUserIdKey } from '../../src/workflows/definitions';
+import { Stack, waitFor } from '../helpers/stack';
+
+describe('hosted-auth connect', () => {
+  const stack = new Stack();
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  test('connect-link → wizard → notify_url → account row and workflow → CREATION_SUCCESS → OK', async () => {
+    await stack.api$('PUT', '/api/users/u-1', { email: 'ada@example.test', name: 'Ada' });
+    const { accountId, landing } = await stack.connectViaWizard('u-1', 'GOOGLE');
+
+    await waitFor(async () => (await stack.accountRow(accountId))?.status === 'OK', 30_000, 'status OK');
+    const row = await stack.accountRow(accountId);
+    expect(row).toMatchObject({ user_id: 'u-1', account_type: 'GOOGLE_OAUTH', workflow_id: `account-${accountId}` });
+
+    const handle = stack.client.workflow.getHandle(`account-${accountId}`);
+    await waitFor(async () => (await handle.describe()).typedSearchAttributes.get(AccountStatusKey) === 'OK');
+    const description = await handle.describe();
+    expect(description.status.name).toBe('RUNNING');
+    expect(description.typedSearchAttributes.get(AccountUserIdKey)).toBe('u-1');
+
+    const listed = await stack.api$('GET', '/api/users/u-1/accounts');
+    expect(listed.json.items).toEqual([expect.objectContaining({ accountId, status: 'OK', provider: 'GOOGLE_OAUTH' })]);
+
+    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    expect(detail.status).toBe(200);
+    expect(detail.json.workflow).toMatchObject({ status: 'OK', recovery: 'NONE', userId: 'u-1' });
+
+    // The wizard sent the browser to our landing page, which lists the account.
+    expect(landing).toContain('/connect/done?token=');
+    const page = await fetch(landing);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain(accountId);
+    expect(html).toContain('OK');
+  });
+
+  test('a notify_url call without a valid token is refused and stores nothing', async () => {
+    const account = stack.sim.createAccount({ type: 'LINKEDIN' });
+    const res = await fetch(`${stack.api.url}/webhooks/unipile/hosted-auth?token=forged.token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'CREATION_SUCCESS', account_id: account.id, name: 'x' }),
+    });
+    expect(res.status).toBe(401);
+    expect(await stack.accountRow(account.id)).toBeUndefined();
+  });
+});
