@@ -202,6 +202,14 @@ export class Stack {
     return this.db('account_events').where({ account_id: accountId }).orderBy('id');
   }
 
+  async waitForEvent(accountId: string, type: string, count = 1): Promise<void> {
+    await waitFor(
+      async () => (await this.events(accountId)).filter((e) => e.type === type).length >= count,
+      30_000,
+      `${count} ${type} event(s) for ${accountId}`,
+    );
+  }
+
   restartCalls(accountId: string) {
     return this.sim.calls.filter((c) => c.method === 'POST' && c.path === `/api/v1/accounts/${accountId}/restart`);
   }

@@ -1,0 +1,149 @@
+import { Stack, sleep, waitFor } from '../helpers/stack';
+import { maybeRecordHistory } from '../helpers/histories';
+
+// Shortened policy from configuration (see Stack): RECONNECT_RETRY_INTERVAL=2s, RECONNECT_MAX_RETRIES=2 (3 attempts),
+// REMINDER_SCHEDULE=3s,6s.
+describe('account incidents', () => {
+  const stack = new Stack();
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const mailsTo = (email: string) => stack.smtp.messages.filter((m) => m.to.includes(email));
+
+  test('CREDENTIALS on Gmail → one reconnect_needed email whose link opens a fresh hosted link; OK closes it, no reminder', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'gmail-user', email: 'grace@example.test', provider: 'GOOGLE' });
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+
+    await waitFor(() => mailsTo('grace@example.test').length === 1, 30_000, 'reconnect email');
+    const [mail] = mailsTo('grace@example.test');
+    expect(mail!.subject).toContain('Gmail');
+    expect(mail!.text).toContain(accountId);
+    expect(mail!.html).toContain('<a href=');
+    const link = /(http:\/\/\S+\/accounts\/\S+\/reconnect\?token=\S+)/.exec(mail!.text)?.[1];
+    expect(link).toBeDefined();
+
+    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    expect(detail.json).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER' });
+    expect(detail.json.workflow.incident.emails).toEqual([expect.objectContaining({ kind: 'reconnect_needed', outcome: 'sent' })]);
+
+    const redirect = await fetch(link!, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    const hosted = redirect.headers.get('location')!;
+    expect(hosted.startsWith(`${stack.sim.url}/hosted/`)).toBe(true);
+    const linkCall = stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop();
+    expect(linkCall!.body).toMatchObject({ type: 'reconnect', reconnect_account: accountId });
+
+    // The user reconnects through the wizard: RECONNECTED → OK closes the incident.
+    await fetch(hosted, { method: 'POST', redirect: 'manual', body: new URLSearchParams({}) });
+    await stack.waitForEvent(accountId, 'incident_closed');
+    expect((await stack.accountRow(accountId)).status).toBe('OK');
+
+    await sleep(7000); // past both reminder offsets
+    expect(mailsTo('grace@example.test')).toHaveLength(1);
+    const types = (await stack.events(accountId)).map((e) => e.type);
+    expect(types).toEqual(expect.arrayContaining(['incident_opened', 'email', 'incident_closed']));
+  });
+
+  test('reminders arrive on the shortened schedule and stop after recovery', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'reminded', email: 'rem@example.test', provider: 'OUTLOOK' });
+    stack.sim.emitStatus(accountId, 'PERMISSIONS');
+    await waitFor(() => mailsTo('rem@example.test').length === 1, 30_000, 'first email');
+    const firstAt = Date.now();
+    await waitFor(() => mailsTo('rem@example.test').length === 2, 30_000, 'first reminder');
+    expect(Date.now() - firstAt).toBeGreaterThanOrEqual(2000); // reminder 1 is due 3s after the first email
+    expect(mailsTo('rem@example.test')[1]!.subject).toMatch(/^Reminder/);
+
+    stack.sim.emitStatus(accountId, 'OK');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    await sleep(5000); // reminder 2 would be due 6s after the first email
+    expect(mailsTo('rem@example.test')).toHaveLength(2);
+  });
+
+  test('ERROR → restarts on the interval; a successful restart closes the incident without email', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'err-ok', email: 'errok@example.test', provider: 'WHATSAPP' });
+    stack.script('restart', [{ result: 'fail' }, { result: 'fail' }, { result: 'succeed' }], accountId);
+    stack.sim.emitStatus(accountId, 'ERROR');
+
+    await stack.waitForEvent(accountId, 'incident_closed');
+    const calls = stack.restartCalls(accountId);
+    expect(calls).toHaveLength(3);
+    const gaps = calls.slice(1).map((c, i) => Date.parse(c.at) - Date.parse(calls[i]!.at));
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1900);
+    expect((await stack.accountRow(accountId)).status).toBe('OK');
+    const attempts = (await stack.events(accountId)).filter((e) => e.type === 'attempt');
+    expect(attempts.map((a) => a.data.outcome)).toEqual(['failed', 'failed', 'succeeded']);
+    await sleep(500);
+    expect(mailsTo('errok@example.test')).toHaveLength(0);
+  });
+
+  test('ERROR with every restart failing → 1 + RECONNECT_MAX_RETRIES attempts, then exactly one email', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'err-fail', email: 'errfail@example.test', provider: 'LINKEDIN' });
+    stack.script('restart', [{ result: 'fail' }, { result: 'http_error', status: 401, type: 'disconnected_account' }, { result: 'fail' }], accountId);
+    stack.sim.emitStatus(accountId, 'ERROR');
+
+    await waitFor(() => mailsTo('errfail@example.test').length === 1, 30_000, 'escalation email');
+    expect(stack.restartCalls(accountId)).toHaveLength(3);
+    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    expect(detail.json.workflow.incident.attempts).toHaveLength(3);
+    expect(detail.json.workflow.incident.attempts[1]).toMatchObject({ outcome: 'failed', errorType: 'errors/disconnected_account' });
+    expect(detail.json.workflow.recovery).toBe('WAITING_FOR_USER');
+    expect(detail.json.workflow.nextEmailAt).not.toBeNull();
+
+    stack.sim.emitStatus(accountId, 'OK');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    expect(stack.restartCalls(accountId)).toHaveLength(3);
+    expect(mailsTo('errfail@example.test')).toHaveLength(1);
+    await maybeRecordHistory(stack.client, `account-${accountId}`, 'sync-error-escalation');
+  });
+
+  test('a transient 5xx inside one attempt is retried within the attempt', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'flaky', email: 'flaky@example.test', provider: 'TELEGRAM' });
+    stack.script('restart', [{ result: 'http_error', status: 503, type: 'network_down' }, { result: 'succeed' }], accountId);
+    stack.sim.emitStatus(accountId, 'STOPPED');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    expect(stack.restartCalls(accountId)).toHaveLength(2);
+    const attempts = (await stack.events(accountId)).filter((e) => e.type === 'attempt');
+    expect(attempts).toHaveLength(1);
+    expect(attempts[0]!.data).toMatchObject({ n: 1, outcome: 'succeeded' });
+  });
+
+  test('the same webhook delivered 3 times → one transition, one email', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'dup', email: 'dup@example.test', provider: 'GOOGLE' });
+    for (let i = 0; i < 3; i++) expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH')).status).toBe(200);
+    await waitFor(() => mailsTo('dup@example.test').length === 1, 30_000, 'one email');
+    await sleep(1500);
+    expect(mailsTo('dup@example.test')).toHaveLength(1);
+    const events = await stack.events(accountId);
+    expect(events.filter((e) => e.type === 'status_changed' && e.data.to === 'CREDENTIALS')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'incident_opened')).toHaveLength(1);
+    const receipts = await stack.db('webhook_receipts').where({ account_id: accountId, message: 'CREDENTIALS' });
+    expect(receipts).toHaveLength(3);
+  });
+
+  test('no contact on file → incident recorded as no_contact, nothing sent', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'nobody', email: null, provider: 'GOOGLE' });
+    const before = stack.smtp.messages.length;
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(async () => (await stack.db('email_log').where({ account_id: accountId })).length === 1, 30_000, 'email log');
+    expect((await stack.db('email_log').where({ account_id: accountId }).first()).status).toBe('no_contact');
+    await sleep(500);
+    expect(stack.smtp.messages.length).toBe(before);
+  });
+
+  test('DELETED → workflow completes; later events are recorded and ignored', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'gone', email: 'gone@example.test', provider: 'INSTAGRAM' });
+    const handle = stack.client.workflow.getHandle(`account-${accountId}`);
+    expect((await stack.api$('DELETE', `/api/accounts/${accountId}`)).status).toBe(202);
+    await waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', 30_000, 'workflow completed');
+    await waitFor(async () => (await stack.accountRow(accountId))?.status === 'DELETED', 30_000, 'row DELETED');
+
+    expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'INSTAGRAM')).status).toBe(200);
+    await waitFor(
+      async () => (await stack.events(accountId)).some((e) => e.type === 'event_ignored' && e.data.message === 'CREDENTIALS'),
+      30_000,
+      'ignored event recorded',
+    );
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    expect(mailsTo('gone@example.test')).toHaveLength(0);
+  });
+});
