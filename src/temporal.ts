@@ -37,6 +37,8 @@ export async function registerSearchAttributes(connection: Connection, namespace
   return missing;
 }
 
+const FORWARD_TIMEOUT_MS = 5000;
+
 export type ForwardResult = 'signalled' | 'workflow_closed';
 
 /**
@@ -59,20 +61,14 @@ export async function forwardToAccount(
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: `Unipile account ${accountId}`,
   };
+  // The client would keep retrying an unreachable server; the stored receipt is retried by the relay instead.
+  const deadline = Date.now() + FORWARD_TIMEOUT_MS;
   try {
-    if ('status' in message) {
-      await client.workflow.signalWithStart(accountWorkflow, {
-        ...base,
-        signal: statusEventSignal,
-        signalArgs: [message.status],
-      });
-    } else {
-      await client.workflow.signalWithStart(accountWorkflow, {
-        ...base,
-        signal: accountLinkedSignal,
-        signalArgs: [message.linked],
-      });
-    }
+    await client.connection.withDeadline(deadline, () =>
+      'status' in message
+        ? client.workflow.signalWithStart(accountWorkflow, { ...base, signal: statusEventSignal, signalArgs: [message.status] })
+        : client.workflow.signalWithStart(accountWorkflow, { ...base, signal: accountLinkedSignal, signalArgs: [message.linked] }),
+    );
     return 'signalled';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'workflow_closed';

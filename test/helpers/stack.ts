@@ -88,7 +88,7 @@ export class Stack {
       ],
     });
 
-    this.clientConnection = await Connection.connect({ address: this.config.TEMPORAL_ADDRESS });
+    this.clientConnection = Connection.lazy({ address: this.config.TEMPORAL_ADDRESS });
     this.client = new Client({ connection: this.clientConnection });
     if (this.options.workers !== false) await this.startWorkers();
     return this;

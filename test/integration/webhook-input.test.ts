@@ -1,0 +1,95 @@
+import { Stack, sleep } from '../helpers/stack';
+
+describe('webhook and API input validation', () => {
+  const stack = new Stack();
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const receipts = () => stack.db('webhook_receipts').count<{ count: string }[]>('* as count').then((r) => Number(r[0]!.count));
+  const post = (body: string, headers: Record<string, string>) =>
+    fetch(`${stack.api.url}/webhooks/unipile/account-status`, { method: 'POST', headers, body });
+
+  test('missing or wrong Unipile-Auth → 401, nothing stored', async () => {
+    const body = JSON.stringify({ AccountStatus: { account_id: 'a1', account_type: 'LINKEDIN', message: 'OK' } });
+    const missing = await post(body, { 'content-type': 'application/json' });
+    const wrong = await post(body, { 'content-type': 'application/json', 'unipile-auth': 'nope' });
+    expect(missing.status).toBe(401);
+    expect(wrong.status).toBe(401);
+    expect(await wrong.json()).toEqual({ error: { code: 'unauthorized', message: expect.any(String) } });
+    expect(await receipts()).toBe(0);
+  });
+
+  test('malformed JSON → 400 naming the problem, nothing stored', async () => {
+    const res = await post('{"AccountStatus": ', { 'content-type': 'application/json', 'unipile-auth': 'test-webhook-secret' });
+    expect(res.status).toBe(400);
+    const body = await res.json();
+    expect(body.error.code).toBe('malformed_json');
+    expect(JSON.stringify(body)).not.toMatch(/at .*\.ts/);
+    expect(await receipts()).toBe(0);
+  });
+
+  test('wrong shape → 400 naming the field, nothing stored', async () => {
+    const res = await post(JSON.stringify({ AccountStatus: { account_type: 'LINKEDIN', message: 'OK' } }), {
+      'unipile-auth': 'test-webhook-secret',
+    });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.message).toContain('AccountStatus.account_id');
+    expect(await receipts()).toBe(0);
+  });
+
+  test('a body without a JSON content type is still read (Unipile sends none by default)', async () => {
+    const account = stack.sim.createAccount({ type: 'LINKEDIN' });
+    const res = await post(JSON.stringify({ AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'CONNECTING' } }), {
+      'unipile-auth': 'test-webhook-secret',
+      'content-type': 'text/plain',
+    });
+    expect(res.status).toBe(200);
+  });
+
+  test('unknown message → 200, recorded verbatim, no action', async () => {
+    const account = stack.sim.createAccount({ type: 'LINKEDIN' });
+    const res = await stack.postWebhook(account.id, 'SOMETHING_NEW');
+    expect(res.status).toBe(200);
+    const stored = await stack.db('webhook_receipts').where({ account_id: account.id }).first();
+    expect(stored.payload).toEqual({ AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'SOMETHING_NEW' } });
+    await stack.waitForEvent(account.id, 'event_ignored');
+    expect((await stack.db('webhook_receipts').where({ id: stored.id }).first()).outcome).toBe('no_action');
+    await sleep(300);
+    await expect(stack.client.workflow.getHandle(`account-${account.id}`).describe()).rejects.toThrow();
+  });
+
+  test('unknown account ids in paths → 404', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/accounts/nope'],
+      ['GET', '/api/accounts/nope/events'],
+      ['POST', '/api/accounts/nope/reconnect-link'],
+      ['DELETE', '/api/accounts/nope'],
+    ] as const) {
+      const res = await stack.api$(method, path);
+      expect({ path, status: res.status, code: res.json.error.code }).toEqual({ path, status: 404, code: 'not_found' });
+    }
+  });
+
+  test('backend API needs the bearer token', async () => {
+    const res = await stack.api$('GET', '/api/users/u/accounts', undefined, { authorization: 'Bearer wrong' });
+    expect(res.status).toBe(401);
+  });
+
+  test('bad user body → 400 naming the field; non-JSON body → 415', async () => {
+    const bad = await stack.api$('PUT', '/api/users/u', { email: 'not-an-email' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain('email');
+    const text = await stack.api$('PUT', '/api/users/u', 'email=x', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(await stack.db('users').where({ id: 'u' }).first()).toBeUndefined();
+  });
+
+  test('healthz and readyz answer; metrics are exposed', async () => {
+    expect((await fetch(`${stack.api.url}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${stack.api.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ ready: true, postgres: 'ok', temporal: 'ok' });
+    const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
+    expect(metrics).toContain('unipile_webhooks_received_total');
+  });
+});
