@@ -164,6 +164,9 @@ export function applyAttempt(state: AccountState, attempt: AttemptRecord, now: n
   if (!incident) return state;
   state = record(state, 'attempt', now, { incidentId: incident.id, ...attempt });
   if (attempt.outcome === 'succeeded') {
+    // Unipile answered AccountRestarted/AccountReconnected: the account is usable again.
+    const answer = attempt.action === 'restart' ? 'AccountRestarted' : 'AccountReconnected';
+    state = record(state, 'status_changed', now, { from: state.status, to: 'OK', message: answer });
     return { ...closeIncident(state, now, 'attempt_succeeded'), status: 'OK' };
   }
   const attempts = [...incident.attempts, attempt];

@@ -1,17 +1,21 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Client } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { temporalCliPath } from './temporal-dev-server';
 
 export const HISTORY_DIR = resolve(__dirname, '../fixtures/histories');
 
 /**
- * With RECORD_HISTORIES=1, saves a finished scenario's workflow history as a replay fixture (the JSON that
- * `temporal workflow show --output json` prints). Committed fixtures are replayed by test/integration/replay.test.ts.
+ * With RECORD_HISTORIES=1, saves a finished scenario's workflow history as a replay fixture, exactly as
+ * `temporal workflow show --output json` prints it. test/integration/replay.test.ts replays the committed ones.
  */
-export async function maybeRecordHistory(client: Client, workflowId: string, name: string): Promise<void> {
+export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const json = execFileSync(
+    temporalCliPath(),
+    ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+    { encoding: 'utf8' },
+  );
   mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(resolve(HISTORY_DIR, `${name}.json`), historyToJSON(history));
+  writeFileSync(resolve(HISTORY_DIR, `${name}.json`), json);
 }

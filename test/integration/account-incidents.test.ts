@@ -42,6 +42,7 @@ describe('account incidents', () => {
     expect(mailsTo('grace@example.test')).toHaveLength(1);
     const types = (await stack.events(accountId)).map((e) => e.type);
     expect(types).toEqual(expect.arrayContaining(['incident_opened', 'email', 'incident_closed']));
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'needs-auth-email-then-reconnected');
   });
 
   test('reminders arrive on the shortened schedule and stop after recovery', async () => {
@@ -93,7 +94,7 @@ describe('account incidents', () => {
     await stack.waitForEvent(accountId, 'incident_closed');
     expect(stack.restartCalls(accountId)).toHaveLength(3);
     expect(mailsTo('errfail@example.test')).toHaveLength(1);
-    await maybeRecordHistory(stack.client, `account-${accountId}`, 'sync-error-escalation');
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'sync-error-escalation');
   });
 
   test('a transient 5xx inside one attempt is retried within the attempt', async () => {
@@ -145,5 +146,30 @@ describe('account incidents', () => {
     );
     expect((await handle.describe()).status.name).toBe('COMPLETED');
     expect(mailsTo('gone@example.test')).toHaveLength(0);
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'deleted');
+  });
+
+  test('a long-lived account continues as new with its state carried over', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'busy', email: 'busy@example.test', provider: 'LINKEDIN' });
+    const handle = stack.client.workflow.getHandle(`account-${accountId}`);
+    const firstRunId = (await handle.describe()).runId;
+    // The test server suggests continue-as-new at 100 events; every status change costs a few.
+    for (let i = 0; i < 25; i++) {
+      await stack.postWebhook(accountId, i % 2 === 0 ? 'CONNECTING' : 'OK');
+    }
+    await stack.postWebhook(accountId, 'STOPPED');
+    stack.script('restart', [{ result: 'succeed' }], accountId);
+    await stack.waitForEvent(accountId, 'incident_closed');
+    await waitFor(async () => (await handle.describe()).runId !== firstRunId, 30_000, 'a new run');
+
+    const view = (await stack.api$('GET', `/api/accounts/${accountId}`)).json.workflow;
+    expect(view).toMatchObject({ status: 'OK', recovery: 'NONE', userId: 'busy', provider: 'LINKEDIN' });
+    const events = await stack.events(accountId);
+    expect(events.filter((e) => e.type === 'status_changed')).toHaveLength(1 + 25 + 1 + 1);
+    // Journal sequence numbers continue across runs: no entry lost or written twice.
+    const seqs = events.map((e: any) => e.seq).filter((s: number | null) => s !== null);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(Math.max(...seqs)).toBe(seqs.length);
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'continued-as-new', firstRunId);
   });
 });

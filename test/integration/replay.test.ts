@@ -1,0 +1,19 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { HISTORY_DIR } from '../helpers/histories';
+
+// Committed histories of real runs (recorded with RECORD_HISTORIES=1) replayed against the current workflow code:
+// a change that would break running workflows fails here.
+describe('workflow replay', () => {
+  const files = readdirSync(HISTORY_DIR).filter((f) => f.endsWith('.json'));
+
+  test('there are committed histories to replay', () => {
+    expect(files.length).toBeGreaterThanOrEqual(4);
+  });
+
+  test.each(files)('%s replays without nondeterminism', async (file) => {
+    const history = JSON.parse(readFileSync(resolve(HISTORY_DIR, file), 'utf8'));
+    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } }, history);
+  });
+});
