@@ -1,0 +1,37 @@
+import knex from 'knex';
+import { randomBytes } from 'node:crypto';
+import { createDb, ensureDatabase, migrateLatest } from '../../src/db/knex';
+import { PG_BASE } from '../helpers/stack';
+
+describe('migrations on PostgreSQL', () => {
+  const name = `test_mig_${randomBytes(5).toString('hex')}`;
+  const db = createDb(`${PG_BASE}/${name}`);
+  beforeAll(() => ensureDatabase(`${PG_BASE}/${name}`));
+  afterAll(async () => {
+    await db.destroy();
+    const admin = knex({ client: 'pg', connection: `${PG_BASE}/postgres` });
+    await admin.raw('drop database if exists ?? with (force)', [name]);
+    await admin.destroy();
+  });
+
+  const tables = async () =>
+    (await db.raw("select tablename from pg_tables where schemaname = 'public' and tablename not like 'knex%' order by 1")).rows.map(
+      (r: { tablename: string }) => r.tablename,
+    );
+
+  test('run up, down and up again cleanly', async () => {
+    expect(await migrateLatest(db)).toEqual(['20261127000001_core']);
+    expect(await tables()).toEqual(['account_events', 'accounts', 'email_log', 'users', 'webhook_receipts']);
+    await db.migrate.rollback(undefined, true);
+    expect(await tables()).toEqual([]);
+    await migrateLatest(db);
+    expect(await tables()).toHaveLength(5);
+  });
+
+  test('the email log allows one email of each kind per incident', async () => {
+    const row = { account_id: 'a', incident_id: 1, kind: 'reconnect_needed', seq: 0, status: 'sent' };
+    await db('email_log').insert(row);
+    await expect(db('email_log').insert(row)).rejects.toThrow(/unique/);
+    await db('email_log').insert({ ...row, incident_id: 2 });
+  });
+});

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig, parseDuration, unipileBaseUrl } from '../../src/config';
+
+const base = {
+  DATABASE_URL: 'postgres://localhost/x',
+  UNIPILE_DSN: 'api8.unipile.com:13851',
+  UNIPILE_API_KEY: 'key',
+  PUBLIC_BASE_URL: 'https://accounts.example.com',
+  API_TOKEN: 'token',
+  UNIPILE_WEBHOOK_SECRET: 'whsecret',
+  SIGNING_SECRET: 'signing',
+  COOKIE_ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+  SMTP_URL: 'smtp://localhost:25',
+  MAIL_FROM: 'a@example.com',
+};
+
+describe('configuration', () => {
+  test('durations', () => {
+    expect(parseDuration('90s')).toBe(90_000);
+    expect(parseDuration('5m')).toBe(300_000);
+    expect(parseDuration('1h')).toBe(3_600_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(() => parseDuration('soon')).toThrow('not a duration');
+  });
+
+  test('defaults follow the spec', () => {
+    const c = loadConfig(base);
+    expect(c).toMatchObject({
+      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      TEMPORAL_NAMESPACE: 'default',
+      TEMPORAL_TASK_QUEUE: 'unipile-accounts',
+      PORT: 3000,
+      RECONNECT_RETRY_INTERVAL: 3_600_000,
+      RECONNECT_MAX_RETRIES: 4,
+      COOKIE_STALE_AFTER: 86_400_000,
+      REMINDER_SCHEDULE: [86_400_000, 259_200_000],
+      CONNECT_RETRY_INTERVAL: 3_600_000,
+      CHECKPOINT_TIMEOUT: 300_000,
+    });
+    expect(c.COOKIE_ENCRYPTION_KEY).toEqual([{ id: 'k1', key: Buffer.alloc(32, 1) }]);
+  });
+
+  test('one message names every missing or malformed value, never a value', () => {
+    let message = '';
+    try {
+      loadConfig({ ...base, API_TOKEN: '', SMTP_URL: undefined, RECONNECT_RETRY_INTERVAL: 'often', COOKIE_ENCRYPTION_KEY: 'k1:c2hvcnQ=' });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    for (const name of ['API_TOKEN', 'SMTP_URL', 'RECONNECT_RETRY_INTERVAL', 'COOKIE_ENCRYPTION_KEY']) expect(message).toContain(name);
+    expect(message).not.toContain('c2hvcnQ=');
+  });
+
+  test('the DSN means https unless a full URL is given', () => {
+    expect(unipileBaseUrl('api8.unipile.com:13851')).toBe('https://api8.unipile.com:13851');
+    expect(unipileBaseUrl('http://127.0.0.1:4010/')).toBe('http://127.0.0.1:4010');
+  });
+});
