@@ -66,8 +66,16 @@ export async function forwardToAccount(
   try {
     await client.connection.withDeadline(deadline, () =>
       'status' in message
-        ? client.workflow.signalWithStart(accountWorkflow, { ...base, signal: statusEventSignal, signalArgs: [message.status] })
-        : client.workflow.signalWithStart(accountWorkflow, { ...base, signal: accountLinkedSignal, signalArgs: [message.linked] }),
+        ? client.workflow.signalWithStart(accountWorkflow, {
+            ...base,
+            signal: statusEventSignal,
+            signalArgs: [message.status],
+          })
+        : client.workflow.signalWithStart(accountWorkflow, {
+            ...base,
+            signal: accountLinkedSignal,
+            signalArgs: [message.linked],
+          }),
     );
     return 'signalled';
   } catch (err) {

@@ -16,7 +16,13 @@ function mac(secret: string, body: string): Buffer {
 }
 
 /** A compact HMAC-signed token: `base64url(json).base64url(hmac)`. Tamper-evident, not encrypted. */
-export function signToken(secret: string, purpose: TokenPurpose, subject: string, ttlMs: number, now = Date.now()): string {
+export function signToken(
+  secret: string,
+  purpose: TokenPurpose,
+  subject: string,
+  ttlMs: number,
+  now = Date.now(),
+): string {
   const body = b64url(JSON.stringify({ p: purpose, sub: subject, exp: Math.floor((now + ttlMs) / 1000) }));
   return `${body}.${b64url(mac(secret, body))}`;
 }

@@ -37,7 +37,9 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: bookkeeping,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+    ...(deps.workflowBundle
+      ? { workflowBundle: deps.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
     shutdownGraceTime: '10s',
   });
   const unipile = await Worker.create({

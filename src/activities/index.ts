@@ -77,7 +77,10 @@ export function createActivities(deps: ActivityDeps) {
       const account = await findAccount(db, input.accountId);
       const user = account?.user_id ? await findUser(db, account.user_id) : undefined;
       if (!account || !user) {
-        await db('email_log').insert({ ...key, status: 'no_contact' }).onConflict(['account_id', 'incident_id', 'kind', 'seq']).ignore();
+        await db('email_log')
+          .insert({ ...key, status: 'no_contact' })
+          .onConflict(['account_id', 'incident_id', 'kind', 'seq'])
+          .ignore();
         log.warn('no contact on file; email not sent', { accountId: input.accountId, kind: input.kind });
         return { outcome: 'no_contact' };
       }
@@ -89,7 +92,10 @@ export function createActivities(deps: ActivityDeps) {
         .returning('id');
       if (claimed.length === 0) {
         // Only a send that failed cleanly may be tried again.
-        const reclaimed = await db('email_log').where({ ...key, status: 'failed' }).update({ status: 'sending' }).returning('id');
+        const reclaimed = await db('email_log')
+          .where({ ...key, status: 'failed' })
+          .update({ status: 'sending' })
+          .returning('id');
         if (reclaimed.length === 0) return { outcome: 'already_sent' };
       }
 

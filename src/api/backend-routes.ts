@@ -10,7 +10,18 @@ import { createHostedLink } from './links';
 
 const idParam = z.string().min(1).max(200);
 const userBody = z.object({ email: z.string().email(), name: z.string().max(200).optional() });
-const PROVIDERS = ['LINKEDIN', 'WHATSAPP', 'INSTAGRAM', 'MESSENGER', 'TELEGRAM', 'GOOGLE', 'OUTLOOK', 'MAIL', 'TWITTER', 'IMAP'] as const;
+const PROVIDERS = [
+  'LINKEDIN',
+  'WHATSAPP',
+  'INSTAGRAM',
+  'MESSENGER',
+  'TELEGRAM',
+  'GOOGLE',
+  'OUTLOOK',
+  'MAIL',
+  'TWITTER',
+  'IMAP',
+] as const;
 const linkBody = z
   .object({
     providers: z.union([z.literal('*'), z.array(z.enum(PROVIDERS)).min(1)]).optional(),
@@ -127,7 +138,10 @@ export function backendRoutes(deps: ApiDeps): Router {
   router.get('/api/accounts/:accountId/events', async (req, res) => {
     const row = await accountOr404(req.params.accountId);
     const q = parse(eventsQuery, req.query);
-    const query = db('account_events').where({ account_id: row.account_id }).orderBy('id', 'desc').limit(q.limit + 1);
+    const query = db('account_events')
+      .where({ account_id: row.account_id })
+      .orderBy('id', 'desc')
+      .limit(q.limit + 1);
     if (q.before) void query.where('id', '<', q.before);
     const rows = (await query) as { id: string; type: string; data: unknown; occurred_at: Date; recorded_at: Date }[];
     const page = rows.slice(0, q.limit);
@@ -165,7 +179,9 @@ export function backendRoutes(deps: ApiDeps): Router {
       source: 'api',
       account_id: row.account_id,
       message: 'DELETED',
-      payload: JSON.stringify({ AccountStatus: { account_id: row.account_id, account_type: row.account_type, message: 'DELETED' } }),
+      payload: JSON.stringify({
+        AccountStatus: { account_id: row.account_id, account_type: row.account_type, message: 'DELETED' },
+      }),
     });
     deps.relay.kick();
     res.status(202).json({ accountId: row.account_id, status: 'DELETED' });

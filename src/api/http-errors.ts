@@ -28,7 +28,8 @@ export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
     const e = err as { type?: string; status?: number };
-    if (e.type === 'entity.parse.failed') return sendError(res, 400, 'malformed_json', 'Request body is not valid JSON');
+    if (e.type === 'entity.parse.failed')
+      return sendError(res, 400, 'malformed_json', 'Request body is not valid JSON');
     if (e.type === 'entity.too.large') return sendError(res, 413, 'too_large', 'Request body is too large');
     if (e.type === 'charset.unsupported' || e.type === 'encoding.unsupported') {
       return sendError(res, 415, 'unsupported_media_type', 'Unsupported body encoding');

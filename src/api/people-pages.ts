@@ -53,10 +53,16 @@ export function peoplePages(deps: ApiDeps): Router {
     }
     try {
       // Hosted links die daily at Unipile: make a fresh one on every click.
-      const { url } = await createHostedLink(config, deps.unipile, { userId: row.user_id, reconnectAccountId: accountId });
+      const { url } = await createHostedLink(config, deps.unipile, {
+        userId: row.user_id,
+        reconnectAccountId: accountId,
+      });
       res.redirect(302, url);
     } catch {
-      res.status(503).type('html').send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
+      res
+        .status(503)
+        .type('html')
+        .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
     }
   });
 

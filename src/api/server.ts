@@ -28,8 +28,19 @@ export async function startApi(config: Config, options: { host?: string; logger?
   };
   const temporal = createTemporalClient(temporalSettings);
   const metrics = createMetrics();
-  const unipile = new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT);
-  const relay = new WebhookRelay({ db, temporal, settings: temporalSettings, logger, metrics, intervalMs: config.INBOX_RELAY_INTERVAL });
+  const unipile = new UnipileApi(
+    unipileBaseUrl(config.UNIPILE_DSN),
+    config.UNIPILE_API_KEY,
+    config.UNIPILE_REQUEST_TIMEOUT,
+  );
+  const relay = new WebhookRelay({
+    db,
+    temporal,
+    settings: temporalSettings,
+    logger,
+    metrics,
+    intervalMs: config.INBOX_RELAY_INTERVAL,
+  });
   const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, relay });
   const { server, url } = await listen(app, config.PORT, options.host ?? '0.0.0.0');
   relay.start();

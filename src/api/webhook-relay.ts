@@ -110,21 +110,44 @@ export class WebhookRelay {
     const message = receipt.message ?? '';
     if (classifyMessage(message) === 'other') {
       // Recorded verbatim in the receipt and the history; no workflow needs waking for it.
-      await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'unknown', receiptId: Number(receipt.id) });
+      await appendApiEvent(db, accountId, 'event_ignored', {
+        message,
+        reason: 'unknown',
+        receiptId: Number(receipt.id),
+      });
       return 'no_action';
     }
     if (row?.status === 'DELETED') {
-      await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId: Number(receipt.id) });
+      await appendApiEvent(db, accountId, 'event_ignored', {
+        message,
+        reason: 'deleted',
+        receiptId: Number(receipt.id),
+      });
       return 'ignored_deleted';
     }
     const accountType = (receipt.payload.AccountStatus as { account_type?: string } | undefined)?.account_type;
-    const event = { message, accountType, receiptId: Number(receipt.id), receivedAt: receipt.received_at.toISOString() };
-    const result = await forwardToAccount(temporal, settings, accountId, { status: event }, {
-      provider: hints.provider ?? accountType,
-      userId: hints.userId,
-    });
+    const event = {
+      message,
+      accountType,
+      receiptId: Number(receipt.id),
+      receivedAt: receipt.received_at.toISOString(),
+    };
+    const result = await forwardToAccount(
+      temporal,
+      settings,
+      accountId,
+      { status: event },
+      {
+        provider: hints.provider ?? accountType,
+        userId: hints.userId,
+      },
+    );
     if (result === 'workflow_closed') {
-      await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId: Number(receipt.id) });
+      await appendApiEvent(db, accountId, 'event_ignored', {
+        message,
+        reason: 'deleted',
+        receiptId: Number(receipt.id),
+      });
       return 'ignored_deleted';
     }
     return 'signalled';

@@ -65,7 +65,12 @@ export async function appendAccountEvents(db: Knex, accountId: string, entries: 
 }
 
 export async function appendApiEvent(db: Knex, accountId: string, type: string, data: object): Promise<void> {
-  await db('account_events').insert({ account_id: accountId, type, data: JSON.stringify(data), occurred_at: db.fn.now() });
+  await db('account_events').insert({
+    account_id: accountId,
+    type,
+    data: JSON.stringify(data),
+    occurred_at: db.fn.now(),
+  });
 }
 
 export async function findAccount(db: Knex, accountId: string): Promise<AccountRow | undefined> {

@@ -30,7 +30,6 @@ export function providerName(provider: string | null): string {
   return (provider && PROVIDER_NAMES[provider]) ?? provider ?? 'connected';
 }
 
-
 /** Subject, plain text and HTML of a reconnect_needed or reminder email. */
 export function composeAccountEmail(input: AccountEmailInput): { subject: string; text: string; html: string } {
   const provider = providerName(input.provider);

@@ -247,7 +247,12 @@ export class UnipileSimulator {
     app.use(express.urlencoded({ extended: false }));
 
     app.use('/api/v1', (req: Request, res: Response, next: NextFunction) => {
-      this.calls.push({ method: req.method, path: req.originalUrl.split('?')[0]!, body: req.body ?? null, at: nowIso() });
+      this.calls.push({
+        method: req.method,
+        path: req.originalUrl.split('?')[0]!,
+        body: req.body ?? null,
+        at: nowIso(),
+      });
       if (req.header('x-api-key') !== this.options.apiKey) {
         res.status(401).json(errorBody(401, 'missing_credentials', 'Missing credentials'));
         return;
@@ -405,7 +410,8 @@ export class UnipileSimulator {
         account = this.accounts.get(link.reconnect_account!)!;
         status = 'RECONNECTED';
       } else {
-        const provider = form.provider ?? (Array.isArray(link.providers) ? link.providers[0] : 'LINKEDIN') ?? 'LINKEDIN';
+        const provider =
+          form.provider ?? (Array.isArray(link.providers) ? link.providers[0] : 'LINKEDIN') ?? 'LINKEDIN';
         account = this.createAccount({ type: PROVIDER_TYPES[provider] ?? provider, name: form.name, status: 'OK' });
         status = 'CREATION_SUCCESS';
       }
@@ -423,7 +429,9 @@ export class UnipileSimulator {
     });
     app.post('/_sim/accounts', (req, res) => {
       const b = (req.body ?? {}) as { type?: string; name?: string; id?: string; status?: string };
-      res.status(201).json(this.createAccount({ type: b.type ?? 'LINKEDIN', name: b.name, id: b.id, status: b.status }));
+      res
+        .status(201)
+        .json(this.createAccount({ type: b.type ?? 'LINKEDIN', name: b.name, id: b.id, status: b.status }));
     });
     app.post('/_sim/accounts/:id/status', (req, res) => {
       const message = (req.body as { message?: string } | undefined)?.message;

@@ -60,7 +60,11 @@ export class UnipileApi {
       if (err instanceof UnipileCallError) throw err;
       const body = (err as { body?: { status?: unknown; type?: unknown } }).body;
       if (body && typeof body.status === 'number') {
-        throw new UnipileCallError(body.status, typeof body.type === 'string' ? body.type : 'errors/unknown', operation);
+        throw new UnipileCallError(
+          body.status,
+          typeof body.type === 'string' ? body.type : 'errors/unknown',
+          operation,
+        );
       }
       throw new UnipileCallError(null, 'errors/network', operation);
     } finally {

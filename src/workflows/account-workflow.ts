@@ -133,7 +133,11 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
       const result = await sendAccountEmail.executeWithOptions({ summary }, [
         { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
       ]);
-      state = applyEmail(state, { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result }, Date.now());
+      state = applyEmail(
+        state,
+        { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result },
+        Date.now(),
+      );
     }
   }
 

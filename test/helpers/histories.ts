@@ -13,7 +13,17 @@ export function maybeRecordHistory(address: string, workflowId: string, name: st
   if (process.env.RECORD_HISTORIES !== '1') return;
   const json = execFileSync(
     temporalCliPath(),
-    ['workflow', 'show', '--address', address, '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--address',
+      address,
+      '--workflow-id',
+      workflowId,
+      ...(runId ? ['--run-id', runId] : []),
+      '--output',
+      'json',
+    ],
     { encoding: 'utf8' },
   );
   mkdirSync(HISTORY_DIR, { recursive: true });

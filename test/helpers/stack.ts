@@ -149,8 +149,18 @@ export class Stack {
   }
 
   /** Posts an account_status webhook as Unipile would. */
-  postWebhook(accountId: string, message: string, accountType = 'LINKEDIN', secret = this.config.UNIPILE_WEBHOOK_SECRET) {
-    return this.api$('POST', '/webhooks/unipile/account-status', { AccountStatus: { account_id: accountId, message, account_type: accountType } }, { 'unipile-auth': secret });
+  postWebhook(
+    accountId: string,
+    message: string,
+    accountType = 'LINKEDIN',
+    secret = this.config.UNIPILE_WEBHOOK_SECRET,
+  ) {
+    return this.api$(
+      'POST',
+      '/webhooks/unipile/account-status',
+      { AccountStatus: { account_id: accountId, message, account_type: accountType } },
+      { 'unipile-auth': secret },
+    );
   }
 
   async simApi(method: string, path: string, body?: unknown) {
@@ -187,7 +197,10 @@ export class Stack {
   /** Registers the user (with an email unless null), connects an account and waits until it is OK. */
   async connectedAccount(opts: { userId: string; email?: string | null; provider: string }): Promise<string> {
     if (opts.email !== null) {
-      await this.api$('PUT', `/api/users/${opts.userId}`, { email: opts.email ?? `${opts.userId}@example.test`, name: 'Ada' });
+      await this.api$('PUT', `/api/users/${opts.userId}`, {
+        email: opts.email ?? `${opts.userId}@example.test`,
+        name: 'Ada',
+      });
     }
     const { accountId } = await this.connectViaWizard(opts.userId, opts.provider);
     await waitFor(async () => (await this.accountRow(accountId))?.status === 'OK', 30_000, `${accountId} OK`);
@@ -228,7 +241,11 @@ function quietRuntime(): void {
 }
 
 /** Polls until the check passes; fails with the last observation after the timeout. */
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs = 30_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;

@@ -22,7 +22,17 @@ export function freePort(): Promise<number> {
 
 /** Starts `temporal server start-dev` (in memory, headless) with our search attributes; resolves when it answers. */
 export async function startTemporalDevServer(port: number, extraArgs: string[] = []): Promise<ChildProcess> {
-  const args = ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'];
+  const args = [
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--log-level',
+    'error',
+  ];
   for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
   const child = spawn(temporalCliPath(), [...args, ...extraArgs], { stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 60_000;

@@ -11,7 +11,11 @@ describe('account incidents', () => {
   const mailsTo = (email: string) => stack.smtp.messages.filter((m) => m.to.includes(email));
 
   test('CREDENTIALS on Gmail → one reconnect_needed email whose link opens a fresh hosted link; OK closes it, no reminder', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'gmail-user', email: 'grace@example.test', provider: 'GOOGLE' });
+    const accountId = await stack.connectedAccount({
+      userId: 'gmail-user',
+      email: 'grace@example.test',
+      provider: 'GOOGLE',
+    });
     stack.sim.emitStatus(accountId, 'CREDENTIALS');
 
     await waitFor(() => mailsTo('grace@example.test').length === 1, 30_000, 'reconnect email');
@@ -24,7 +28,9 @@ describe('account incidents', () => {
 
     const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
     expect(detail.json).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER' });
-    expect(detail.json.workflow.incident.emails).toEqual([expect.objectContaining({ kind: 'reconnect_needed', outcome: 'sent' })]);
+    expect(detail.json.workflow.incident.emails).toEqual([
+      expect.objectContaining({ kind: 'reconnect_needed', outcome: 'sent' }),
+    ]);
 
     const redirect = await fetch(link!, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
@@ -46,7 +52,11 @@ describe('account incidents', () => {
   });
 
   test('reminders arrive on the shortened schedule and stop after recovery', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'reminded', email: 'rem@example.test', provider: 'OUTLOOK' });
+    const accountId = await stack.connectedAccount({
+      userId: 'reminded',
+      email: 'rem@example.test',
+      provider: 'OUTLOOK',
+    });
     stack.sim.emitStatus(accountId, 'PERMISSIONS');
     await waitFor(() => mailsTo('rem@example.test').length === 1, 30_000, 'first email');
     const firstAt = Date.now();
@@ -61,7 +71,11 @@ describe('account incidents', () => {
   });
 
   test('ERROR → restarts on the interval; a successful restart closes the incident without email', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'err-ok', email: 'errok@example.test', provider: 'WHATSAPP' });
+    const accountId = await stack.connectedAccount({
+      userId: 'err-ok',
+      email: 'errok@example.test',
+      provider: 'WHATSAPP',
+    });
     stack.script('restart', [{ result: 'fail' }, { result: 'fail' }, { result: 'succeed' }], accountId);
     stack.sim.emitStatus(accountId, 'ERROR');
 
@@ -78,15 +92,26 @@ describe('account incidents', () => {
   });
 
   test('ERROR with every restart failing → 1 + RECONNECT_MAX_RETRIES attempts, then exactly one email', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'err-fail', email: 'errfail@example.test', provider: 'LINKEDIN' });
-    stack.script('restart', [{ result: 'fail' }, { result: 'http_error', status: 401, type: 'disconnected_account' }, { result: 'fail' }], accountId);
+    const accountId = await stack.connectedAccount({
+      userId: 'err-fail',
+      email: 'errfail@example.test',
+      provider: 'LINKEDIN',
+    });
+    stack.script(
+      'restart',
+      [{ result: 'fail' }, { result: 'http_error', status: 401, type: 'disconnected_account' }, { result: 'fail' }],
+      accountId,
+    );
     stack.sim.emitStatus(accountId, 'ERROR');
 
     await waitFor(() => mailsTo('errfail@example.test').length === 1, 30_000, 'escalation email');
     expect(stack.restartCalls(accountId)).toHaveLength(3);
     const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
     expect(detail.json.workflow.incident.attempts).toHaveLength(3);
-    expect(detail.json.workflow.incident.attempts[1]).toMatchObject({ outcome: 'failed', errorType: 'errors/disconnected_account' });
+    expect(detail.json.workflow.incident.attempts[1]).toMatchObject({
+      outcome: 'failed',
+      errorType: 'errors/disconnected_account',
+    });
     expect(detail.json.workflow.recovery).toBe('WAITING_FOR_USER');
     expect(detail.json.workflow.nextEmailAt).not.toBeNull();
 
@@ -98,8 +123,16 @@ describe('account incidents', () => {
   });
 
   test('a transient 5xx inside one attempt is retried within the attempt', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'flaky', email: 'flaky@example.test', provider: 'TELEGRAM' });
-    stack.script('restart', [{ result: 'http_error', status: 503, type: 'network_down' }, { result: 'succeed' }], accountId);
+    const accountId = await stack.connectedAccount({
+      userId: 'flaky',
+      email: 'flaky@example.test',
+      provider: 'TELEGRAM',
+    });
+    stack.script(
+      'restart',
+      [{ result: 'http_error', status: 503, type: 'network_down' }, { result: 'succeed' }],
+      accountId,
+    );
     stack.sim.emitStatus(accountId, 'STOPPED');
     await stack.waitForEvent(accountId, 'incident_closed');
     expect(stack.restartCalls(accountId)).toHaveLength(2);
@@ -110,7 +143,8 @@ describe('account incidents', () => {
 
   test('the same webhook delivered 3 times → one transition, one email', async () => {
     const accountId = await stack.connectedAccount({ userId: 'dup', email: 'dup@example.test', provider: 'GOOGLE' });
-    for (let i = 0; i < 3; i++) expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH')).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH')).status).toBe(200);
     await waitFor(() => mailsTo('dup@example.test').length === 1, 30_000, 'one email');
     await sleep(1500);
     expect(mailsTo('dup@example.test')).toHaveLength(1);
@@ -125,14 +159,22 @@ describe('account incidents', () => {
     const accountId = await stack.connectedAccount({ userId: 'nobody', email: null, provider: 'GOOGLE' });
     const before = stack.smtp.messages.length;
     stack.sim.emitStatus(accountId, 'CREDENTIALS');
-    await waitFor(async () => (await stack.db('email_log').where({ account_id: accountId })).length === 1, 30_000, 'email log');
+    await waitFor(
+      async () => (await stack.db('email_log').where({ account_id: accountId })).length === 1,
+      30_000,
+      'email log',
+    );
     expect((await stack.db('email_log').where({ account_id: accountId }).first()).status).toBe('no_contact');
     await sleep(500);
     expect(stack.smtp.messages.length).toBe(before);
   });
 
   test('DELETED → workflow completes; later events are recorded and ignored', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'gone', email: 'gone@example.test', provider: 'INSTAGRAM' });
+    const accountId = await stack.connectedAccount({
+      userId: 'gone',
+      email: 'gone@example.test',
+      provider: 'INSTAGRAM',
+    });
     const handle = stack.client.workflow.getHandle(`account-${accountId}`);
     expect((await stack.api$('DELETE', `/api/accounts/${accountId}`)).status).toBe(202);
     await waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', 30_000, 'workflow completed');
@@ -140,7 +182,8 @@ describe('account incidents', () => {
 
     expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'INSTAGRAM')).status).toBe(200);
     await waitFor(
-      async () => (await stack.events(accountId)).some((e) => e.type === 'event_ignored' && e.data.message === 'CREDENTIALS'),
+      async () =>
+        (await stack.events(accountId)).some((e) => e.type === 'event_ignored' && e.data.message === 'CREDENTIALS'),
       30_000,
       'ignored event recorded',
     );
@@ -150,7 +193,11 @@ describe('account incidents', () => {
   });
 
   test('a long-lived account continues as new with its state carried over', async () => {
-    const accountId = await stack.connectedAccount({ userId: 'busy', email: 'busy@example.test', provider: 'LINKEDIN' });
+    const accountId = await stack.connectedAccount({
+      userId: 'busy',
+      email: 'busy@example.test',
+      provider: 'LINKEDIN',
+    });
     const handle = stack.client.workflow.getHandle(`account-${accountId}`);
     const firstRunId = (await handle.describe()).runId;
     // The test server suggests continue-as-new at 100 events; every status change costs a few.

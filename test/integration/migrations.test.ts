@@ -15,9 +15,11 @@ describe('migrations on PostgreSQL', () => {
   });
 
   const tables = async () =>
-    (await db.raw("select tablename from pg_tables where schemaname = 'public' and tablename not like 'knex%' order by 1")).rows.map(
-      (r: { tablename: string }) => r.tablename,
-    );
+    (
+      await db.raw(
+        "select tablename from pg_tables where schemaname = 'public' and tablename not like 'knex%' order by 1",
+      )
+    ).rows.map((r: { tablename: string }) => r.tablename);
 
   test('run up, down and up again cleanly', async () => {
     expect(await migrateLatest(db)).toEqual(['20261127000001_core']);

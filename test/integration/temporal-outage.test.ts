@@ -30,7 +30,11 @@ describe('webhooks while Temporal is unreachable', () => {
     const stored = await stack.db('webhook_receipts').where({ account_id: accountId, message: 'CREDENTIALS' }).first();
     expect(stored.forwarded_at).toBeNull();
     // Receipts are forwarded oldest first (the hosted-auth callback, then this one); the relay keeps retrying.
-    await waitFor(async () => (await stack.db('webhook_receipts').where('forward_attempts', '>', 1)).length > 0, 30_000, 'retries');
+    await waitFor(
+      async () => (await stack.db('webhook_receipts').where('forward_attempts', '>', 1)).length > 0,
+      30_000,
+      'retries',
+    );
 
     temporal = await startTemporalDevServer(port);
     await stack.startWorkers();

@@ -5,7 +5,11 @@ describe('webhook and API input validation', () => {
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
-  const receipts = () => stack.db('webhook_receipts').count<{ count: string }[]>('* as count').then((r) => Number(r[0]!.count));
+  const receipts = () =>
+    stack
+      .db('webhook_receipts')
+      .count<{ count: string }[]>('* as count')
+      .then((r) => Number(r[0]!.count));
   const post = (body: string, headers: Record<string, string>) =>
     fetch(`${stack.api.url}/webhooks/unipile/account-status`, { method: 'POST', headers, body });
 
@@ -20,7 +24,10 @@ describe('webhook and API input validation', () => {
   });
 
   test('malformed JSON → 400 naming the problem, nothing stored', async () => {
-    const res = await post('{"AccountStatus": ', { 'content-type': 'application/json', 'unipile-auth': 'test-webhook-secret' });
+    const res = await post('{"AccountStatus": ', {
+      'content-type': 'application/json',
+      'unipile-auth': 'test-webhook-secret',
+    });
     expect(res.status).toBe(400);
     const body = await res.json();
     expect(body.error.code).toBe('malformed_json');
@@ -39,10 +46,13 @@ describe('webhook and API input validation', () => {
 
   test('a body without a JSON content type is still read (Unipile sends none by default)', async () => {
     const account = stack.sim.createAccount({ type: 'LINKEDIN' });
-    const res = await post(JSON.stringify({ AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'CONNECTING' } }), {
-      'unipile-auth': 'test-webhook-secret',
-      'content-type': 'text/plain',
-    });
+    const res = await post(
+      JSON.stringify({ AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'CONNECTING' } }),
+      {
+        'unipile-auth': 'test-webhook-secret',
+        'content-type': 'text/plain',
+      },
+    );
     expect(res.status).toBe(200);
   });
 
@@ -51,7 +61,9 @@ describe('webhook and API input validation', () => {
     const res = await stack.postWebhook(account.id, 'SOMETHING_NEW');
     expect(res.status).toBe(200);
     const stored = await stack.db('webhook_receipts').where({ account_id: account.id }).first();
-    expect(stored.payload).toEqual({ AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'SOMETHING_NEW' } });
+    expect(stored.payload).toEqual({
+      AccountStatus: { account_id: account.id, account_type: 'LINKEDIN', message: 'SOMETHING_NEW' },
+    });
     await stack.waitForEvent(account.id, 'event_ignored');
     expect((await stack.db('webhook_receipts').where({ id: stored.id }).first()).outcome).toBe('no_action');
     await sleep(300);

@@ -20,9 +20,14 @@ const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const H = 3_600_000;
 
 function status(state: AccountState, message: string, now = T0, receiptId?: number): AccountState {
-  return applyInbound(state, { type: 'status', event: { message, receivedAt: new Date(now).toISOString(), receiptId } }, now);
+  return applyInbound(
+    state,
+    { type: 'status', event: { message, receivedAt: new Date(now).toISOString(), receiptId } },
+    now,
+  );
 }
-const fresh = () => status(initialState({ accountId: 'acc', provider: 'GOOGLE_OAUTH', userId: 'u' }), 'CREATION_SUCCESS');
+const fresh = () =>
+  status(initialState({ accountId: 'acc', provider: 'GOOGLE_OAUTH', userId: 'u' }), 'CREATION_SUCCESS');
 
 describe('classifyMessage', () => {
   test.each([
@@ -101,7 +106,10 @@ describe('status events', () => {
     const before = fresh();
     const after = status(before, 'CREATION_FAIL');
     expect(after.status).toBe('OK');
-    expect(after.journal[after.journal.length - 1]).toMatchObject({ type: 'event_ignored', data: { message: 'CREATION_FAIL' } });
+    expect(after.journal[after.journal.length - 1]).toMatchObject({
+      type: 'event_ignored',
+      data: { message: 'CREATION_FAIL' },
+    });
   });
 
   test('linking records the user and provider once', () => {
@@ -114,7 +122,14 @@ describe('status events', () => {
 
 describe('sync-error schedule', () => {
   const failed = (n: number, at: number) =>
-    ({ n, of: 5, action: 'restart', at: new Date(at).toISOString(), outcome: 'failed', errorType: 'AccountFailedToRestart' }) as const;
+    ({
+      n,
+      of: 5,
+      action: 'restart',
+      at: new Date(at).toISOString(),
+      outcome: 'failed',
+      errorType: 'AccountFailedToRestart',
+    }) as const;
 
   test('attempt at once, then every interval, 1 + maxRetries in all, then email, then reminders', () => {
     let s = status(fresh(), 'ERROR');
@@ -123,7 +138,12 @@ describe('sync-error schedule', () => {
     for (let n = 1; n <= 5; n++) {
       const at = T0 + (n - 1) * H;
       if (n > 1) {
-        expect(nextStep(s, policy, at - 1)).toMatchObject({ type: 'wait', until: at, purpose: 'attempt', summary: `restart attempt ${n}/5` });
+        expect(nextStep(s, policy, at - 1)).toMatchObject({
+          type: 'wait',
+          until: at,
+          purpose: 'attempt',
+          summary: `restart attempt ${n}/5`,
+        });
       }
       expect(nextStep(s, policy, at)).toMatchObject({ type: 'attempt', n });
       s = applyAttempt(s, failed(n, at), at);
@@ -134,9 +154,17 @@ describe('sync-error schedule', () => {
     expect(s.recovery).toBe('WAITING_FOR_USER');
     expect(nextStep(s, policy, last + H)).toMatchObject({ type: 'wait', until: last + 24 * H, purpose: 'email' });
     expect(nextStep(s, policy, last + 24 * H)).toEqual({ type: 'email', kind: 'reminder', seq: 1 });
-    s = applyEmail(s, { kind: 'reminder', seq: 1, at: new Date(last + 24 * H).toISOString(), outcome: 'sent' }, last + 24 * H);
+    s = applyEmail(
+      s,
+      { kind: 'reminder', seq: 1, at: new Date(last + 24 * H).toISOString(), outcome: 'sent' },
+      last + 24 * H,
+    );
     expect(nextStep(s, policy, last + 24 * H)).toMatchObject({ type: 'wait', until: last + 72 * H });
-    s = applyEmail(s, { kind: 'reminder', seq: 2, at: new Date(last + 72 * H).toISOString(), outcome: 'sent' }, last + 72 * H);
+    s = applyEmail(
+      s,
+      { kind: 'reminder', seq: 2, at: new Date(last + 72 * H).toISOString(), outcome: 'sent' },
+      last + 72 * H,
+    );
     expect(nextStep(s, policy, last + 1000 * H)).toEqual({ type: 'idle' });
   });
 
@@ -158,7 +186,11 @@ describe('sync-error schedule', () => {
 describe('views', () => {
   test('the view shows attempts, next attempt time and last error', () => {
     let s = status(fresh(), 'ERROR');
-    s = applyAttempt(s, { n: 1, of: 5, action: 'restart', at: new Date(T0).toISOString(), outcome: 'failed', errorType: 'errors/x' }, T0);
+    s = applyAttempt(
+      s,
+      { n: 1, of: 5, action: 'restart', at: new Date(T0).toISOString(), outcome: 'failed', errorType: 'errors/x' },
+      T0,
+    );
     const view = toView(s, policy, T0 + 1);
     expect(view).toMatchObject({ status: 'ERROR', recovery: 'RETRYING', lastError: 'errors/x', nextEmailAt: null });
     expect(view.nextAttemptAt).toBe(new Date(T0 + H).toISOString());

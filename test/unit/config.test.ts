@@ -42,12 +42,19 @@ describe('configuration', () => {
   test('one message names every missing or malformed value, never a value', () => {
     let message = '';
     try {
-      loadConfig({ ...base, API_TOKEN: '', SMTP_URL: undefined, RECONNECT_RETRY_INTERVAL: 'often', COOKIE_ENCRYPTION_KEY: 'k1:c2hvcnQ=' });
+      loadConfig({
+        ...base,
+        API_TOKEN: '',
+        SMTP_URL: undefined,
+        RECONNECT_RETRY_INTERVAL: 'often',
+        COOKIE_ENCRYPTION_KEY: 'k1:c2hvcnQ=',
+      });
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       message = (err as Error).message;
     }
-    for (const name of ['API_TOKEN', 'SMTP_URL', 'RECONNECT_RETRY_INTERVAL', 'COOKIE_ENCRYPTION_KEY']) expect(message).toContain(name);
+    for (const name of ['API_TOKEN', 'SMTP_URL', 'RECONNECT_RETRY_INTERVAL', 'COOKIE_ENCRYPTION_KEY'])
+      expect(message).toContain(name);
     expect(message).not.toContain('c2hvcnQ=');
   });
 

@@ -1,0 +1,213 @@
+// npm run dev: the whole product on one machine. Uses what the environment sets and starts a stand-in for each
+// outside service that is unset: a Temporal dev server, the Unipile simulator, an outbox folder for emails.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { startApi } from './api/server';
+import { loadConfig } from './config';
+import { createDb, ensureDatabase, migrateLatest } from './db/knex';
+import { createMailer } from './email/mailer';
+import { createLogger } from './logger';
+import { UnipileSimulator } from './simulator/unipile-simulator';
+import { registerSearchAttributes } from './temporal';
+import { createAccountWorkers, installRuntime, runWorkers } from './worker';
+
+const ROOT = resolve(__dirname, '..');
+const DATA = resolve(ROOT, '.data');
+const SIMULATOR_PORT = Number(process.env.SIMULATOR_PORT ?? 4010);
+const TEMPORAL_PORT = 7233;
+const TEMPORAL_UI_PORT = 8233;
+
+/** Secrets generated once and kept in .data/, so links and tokens stay valid across restarts. */
+function devSecrets(): Record<string, string> {
+  const file = resolve(DATA, 'dev-secrets.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+  const secrets = {
+    API_TOKEN: `dev-${randomBytes(18).toString('base64url')}`,
+    UNIPILE_WEBHOOK_SECRET: randomBytes(24).toString('base64url'),
+    SIGNING_SECRET: randomBytes(32).toString('base64url'),
+    COOKIE_ENCRYPTION_KEY: `dev1:${randomBytes(32).toString('base64')}`,
+    SIMULATOR_API_KEY: `sim-${randomBytes(18).toString('base64url')}`,
+  };
+  writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
+  return secrets;
+}
+
+async function waitForTemporal(address: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`the Temporal dev server exited (${child.exitCode}); is port ${TEMPORAL_PORT} taken?`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DATA, { recursive: true });
+  const env = process.env;
+  const secrets = devSecrets();
+  const generated: string[] = [];
+  const stopList: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stopList.reverse()) await stop().catch(() => undefined);
+  };
+
+  for (const key of ['API_TOKEN', 'UNIPILE_WEBHOOK_SECRET', 'SIGNING_SECRET', 'COOKIE_ENCRYPTION_KEY'] as const) {
+    if (!env[key]) {
+      env[key] = secrets[key];
+      generated.push(key);
+    }
+  }
+  env.PORT ??= '3000';
+  env.PUBLIC_BASE_URL ??= `http://localhost:${env.PORT}`;
+  env.MAIL_FROM ??= 'Account keeper <accounts@localhost>';
+
+  try {
+    // Database: DATABASE_URL as given, or the local PostgreSQL (its database created when missing).
+    if (!env.DATABASE_URL) {
+      env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/unipile_accounts_dev';
+      await ensureDatabase(env.DATABASE_URL);
+    }
+
+    // Temporal: TEMPORAL_ADDRESS as given, or a dev server persisted in .data/ with its UI.
+    let temporalUi = '(your Temporal UI)';
+    if (!env.TEMPORAL_ADDRESS) {
+      const cli = execFileSync('bash', [resolve(ROOT, 'scripts/ensure-temporal.sh')], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }).trim();
+      env.TEMPORAL_ADDRESS = `127.0.0.1:${TEMPORAL_PORT}`;
+      const child = spawn(
+        cli,
+        [
+          'server',
+          'start-dev',
+          '--ip',
+          '127.0.0.1',
+          '--port',
+          String(TEMPORAL_PORT),
+          '--ui-port',
+          String(TEMPORAL_UI_PORT),
+          '--db-filename',
+          resolve(DATA, 'temporal.db'),
+          '--log-level',
+          'error',
+        ],
+        { stdio: ['ignore', 'ignore', 'inherit'] },
+      );
+      stopList.push(async () => {
+        if (child.exitCode !== null) return;
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      });
+      await waitForTemporal(env.TEMPORAL_ADDRESS, child);
+      temporalUi = `http://localhost:${TEMPORAL_UI_PORT}`;
+    }
+    const admin = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+    const added = await registerSearchAttributes(admin, env.TEMPORAL_NAMESPACE ?? 'default');
+    await admin.close();
+
+    // Unipile: UNIPILE_DSN as given, or the simulator.
+    let sim: UnipileSimulator | undefined;
+    if (!env.UNIPILE_DSN) {
+      env.UNIPILE_API_KEY = secrets.SIMULATOR_API_KEY;
+      sim = new UnipileSimulator({ apiKey: env.UNIPILE_API_KEY!, port: SIMULATOR_PORT });
+      env.UNIPILE_DSN = await sim.start();
+      stopList.push(() => sim!.stop());
+    }
+
+    // Email: SMTP_URL as given, or .eml files in .data/outbox/.
+    const outbox = resolve(DATA, 'outbox');
+    if (!env.SMTP_URL) env.SMTP_URL = pathToFileURL(outbox).toString();
+
+    const config = loadConfig(env);
+    const db = createDb(config.DATABASE_URL);
+    stopList.push(() => db.destroy());
+    const applied = await migrateLatest(db);
+
+    const logger = createLogger(config.LOG_LEVEL, 'dev');
+    installRuntime(logger);
+    const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const mailer = createMailer(config.SMTP_URL);
+    const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer });
+    const workersDone = runWorkers(workers);
+    stopList.push(async () => {
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+      await workersDone;
+      await workerConnection.close();
+    });
+
+    const api = await startApi(config, { logger });
+    stopList.push(() => api.stop());
+
+    if (sim) {
+      // The simulator delivers account_status webhooks to this API, with the secret header, as Unipile would.
+      sim.webhooks.clear();
+      const res = await fetch(`${sim.url}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: { 'x-api-key': config.UNIPILE_API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          request_url: `http://127.0.0.1:${config.PORT}/webhooks/unipile/account-status`,
+          source: 'account_status',
+          name: 'dev account status',
+          headers: [
+            { key: 'Unipile-Auth', value: config.UNIPILE_WEBHOOK_SECRET },
+            { key: 'Content-Type', value: 'application/json' },
+          ],
+        }),
+      });
+      if (res.status !== 201) throw new Error(`could not register the simulator webhook (${res.status})`);
+    }
+
+    const base = config.PUBLIC_BASE_URL;
+    const auth = `-H "Authorization: Bearer ${config.API_TOKEN}"`;
+    console.log(`
+Unipile account keeper is running.
+
+  API             ${base}
+  Landing page    ${base}/connect/done?token=… (the wizard redirects there)
+  Temporal UI     ${temporalUi}   (filter: AccountStatus="CREDENTIALS")
+  Temporal        ${config.TEMPORAL_ADDRESS}${added.length ? ` (registered ${added.join(', ')})` : ''}
+  Unipile         ${config.UNIPILE_DSN}${sim ? '   (simulator)' : ''}
+  Emails          ${config.SMTP_URL.startsWith('file://') ? outbox : config.SMTP_URL.replace(/\/\/[^@]*@/, '//')}
+  Database        ${config.DATABASE_URL.replace(/\/\/[^@]*@/, '//')}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}
+${generated.length ? `\nGenerated for development (kept in .data/dev-secrets.json): ${generated.join(', ')}\n  API_TOKEN=${config.API_TOKEN}\n` : ''}
+Try it:
+  1. curl -X PUT ${base}/api/users/alice ${auth} -H 'Content-Type: application/json' -d '{"email":"alice@example.com","name":"Alice"}'
+  2. curl -X POST ${base}/api/users/alice/connect-link ${auth}
+     then open the "url" it returns and press Connect: the landing page lists the account.
+  3. curl -X POST ${base}/webhooks/unipile/account-status -H "Unipile-Auth: ${config.UNIPILE_WEBHOOK_SECRET}" \\
+       -H 'Content-Type: application/json' -d '{"AccountStatus":{"account_id":"<id from step 2>","account_type":"GOOGLE_OAUTH","message":"CREDENTIALS"}}'
+     and the reconnect email appears in ${config.SMTP_URL.startsWith('file://') ? outbox : 'your mailbox'}.
+
+Ctrl-C stops everything.`);
+
+    await new Promise<void>((resolveStop) => {
+      for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => resolveStop());
+      void workersDone.then(() => resolveStop());
+    });
+    console.log('\nstopping…');
+  } finally {
+    await stopAll();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);
