@@ -20,7 +20,9 @@ export interface TemporalSettings {
 
 /** A client whose connection is made on first use, so the API starts (and stores webhooks) while Temporal is down. */
 export function createTemporalClient(settings: TemporalSettings): Client {
-  const connection = Connection.lazy({ address: settings.address });
+  // No client-side gRPC retries: the relay retries stored receipts itself, and the retry interceptor's backoff
+  // timers outlive a deadline (they fired on a closed channel after shutdown).
+  const connection = Connection.lazy({ address: settings.address, interceptors: [] });
   return new Client({ connection, namespace: settings.namespace });
 }
 
