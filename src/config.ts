@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RecoveryPolicy } from './workflows/definitions';
 
 /** Parses durations written like `500ms`, `90s`, `5m`, `1h`, `2d` into milliseconds. */
 export function parseDuration(text: string): number {
@@ -98,13 +99,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** The recovery timings handed to account workflows, in milliseconds. */
-export interface RecoveryPolicy {
-  retryIntervalMs: number;
-  maxRetries: number;
-  reminderScheduleMs: number[];
-  cookieStaleAfterMs: number;
-}
-
 export function recoveryPolicy(config: Config): RecoveryPolicy {
   return {
     retryIntervalMs: config.RECONNECT_RETRY_INTERVAL,

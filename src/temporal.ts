@@ -5,9 +5,11 @@ import { accountWorkflow } from './workflows';
 import {
   accountLinkedSignal,
   accountWorkflowId,
+  cookieUpdatedSignal,
   SEARCH_ATTRIBUTE_KEYS,
   statusEventSignal,
   type AccountLinked,
+  type CookieUpdate,
   type RecoveryPolicy,
   type StatusEvent,
 } from './workflows/definitions';
@@ -51,34 +53,48 @@ export async function forwardToAccount(
   client: Client,
   settings: TemporalSettings & { policy: RecoveryPolicy },
   accountId: string,
-  message: { status: StatusEvent } | { linked: AccountLinked },
-  hints: { provider?: string | null; userId?: string | null } = {},
+  message: { status: StatusEvent } | { linked: AccountLinked } | { cookie: CookieUpdate },
+  hints: { provider?: string | null; userId?: string | null; cookie?: CookieUpdate | null } = {},
 ): Promise<ForwardResult> {
   const base = {
     workflowId: accountWorkflowId(accountId),
     taskQueue: settings.taskQueue,
-    args: [{ accountId, provider: hints.provider ?? null, userId: hints.userId ?? null, policy: settings.policy }] as [
-      Parameters<typeof accountWorkflow>[0],
-    ],
+    args: [
+      {
+        accountId,
+        provider: hints.provider ?? null,
+        userId: hints.userId ?? null,
+        cookie: hints.cookie ?? null,
+        policy: settings.policy,
+      },
+    ] as [Parameters<typeof accountWorkflow>[0]],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     staticSummary: `Unipile account ${accountId}`,
   };
   // The client would keep retrying an unreachable server; the stored receipt is retried by the relay instead.
   const deadline = Date.now() + FORWARD_TIMEOUT_MS;
   try {
-    await client.connection.withDeadline(deadline, () =>
-      'status' in message
-        ? client.workflow.signalWithStart(accountWorkflow, {
-            ...base,
-            signal: statusEventSignal,
-            signalArgs: [message.status],
-          })
-        : client.workflow.signalWithStart(accountWorkflow, {
-            ...base,
-            signal: accountLinkedSignal,
-            signalArgs: [message.linked],
-          }),
-    );
+    await client.connection.withDeadline(deadline, () => {
+      if ('status' in message) {
+        return client.workflow.signalWithStart(accountWorkflow, {
+          ...base,
+          signal: statusEventSignal,
+          signalArgs: [message.status],
+        });
+      }
+      if ('linked' in message) {
+        return client.workflow.signalWithStart(accountWorkflow, {
+          ...base,
+          signal: accountLinkedSignal,
+          signalArgs: [message.linked],
+        });
+      }
+      return client.workflow.signalWithStart(accountWorkflow, {
+        ...base,
+        signal: cookieUpdatedSignal,
+        signalArgs: [message.cookie],
+      });
+    });
     return 'signalled';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'workflow_closed';

@@ -1,7 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from './activities';
-import { loadConfig, unipileBaseUrl, type Config } from './config';
+import { loadConfig, recoveryPolicy, unipileBaseUrl, type Config } from './config';
+import { CookieCipher } from './cookies/cookie-cipher';
 import { createDb } from './db/knex';
 import { createMailer, type Mailer } from './email/mailer';
 import { createLogger, type Logger } from './logger';
@@ -27,11 +28,19 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     db: deps.db,
     mailer: deps.mailer,
     unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    cipher: new CookieCipher(config.COOKIE_ENCRYPTION_KEY),
+    accounts: {
+      address: config.TEMPORAL_ADDRESS,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      policy: recoveryPolicy(config),
+    },
     publicBaseUrl: config.PUBLIC_BASE_URL,
     signingSecret: config.SIGNING_SECRET,
     mailFrom: config.MAIL_FROM,
+    cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
   });
-  const { restartAccount, ...bookkeeping } = activities;
+  const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -46,7 +55,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
-    activities: { restartAccount },
+    activities: { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
     shutdownGraceTime: '10s',
   });

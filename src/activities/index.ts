@@ -1,19 +1,19 @@
-import type { Knex } from 'knex';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Mailer } from '../email/mailer';
 import { composeAccountEmail } from '../email/account-emails';
 import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../db/repository';
+import { sessionForAccount } from '../db/linkedin-sessions';
+import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 import { signToken } from '../tokens';
-import { UnipileCallError, type UnipileApi } from '../unipile/unipile-api';
+import { UnipileCallError } from '../unipile/unipile-api';
 import type { AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
 
-export interface ActivityDeps {
-  db: Knex;
-  unipile: UnipileApi;
+export interface ActivityDeps extends LinkedinDeps {
   mailer: Mailer;
   publicBaseUrl: string;
   signingSecret: string;
   mailFrom: string;
+  cookieStaleAfterMs: number;
 }
 
 /** Email links stay valid this long; the page they open makes a fresh hosted link on every click. */
@@ -31,6 +31,8 @@ export function createActivities(deps: ActivityDeps) {
   const { db, unipile, mailer } = deps;
 
   return {
+    ...createLinkedinActivities(deps),
+
     /** Writes the account row and appends the workflow's new journal entries to the event history. */
     async recordAccountState(input: {
       accountId: string;
@@ -71,7 +73,6 @@ export function createActivities(deps: ActivityDeps) {
       incidentId: number;
       kind: EmailKind;
       seq: number;
-      staleCookie?: boolean;
     }): Promise<Pick<EmailRecord, 'outcome'>> {
       const key = { account_id: input.accountId, incident_id: input.incidentId, kind: input.kind, seq: input.seq };
       const account = await findAccount(db, input.accountId);
@@ -99,6 +100,9 @@ export function createActivities(deps: ActivityDeps) {
         if (reclaimed.length === 0) return { outcome: 'already_sent' };
       }
 
+      // An old extension cookie means the extension may be gone or signed out: the email says so.
+      const cookies = account.account_type === 'LINKEDIN' ? await sessionForAccount(db, account.account_id) : undefined;
+      const staleCookie = !!cookies && Date.now() - cookies.date_last_cookie.getTime() > deps.cookieStaleAfterMs;
       const content = composeAccountEmail({
         kind: input.kind,
         reminderNumber: input.seq,
@@ -107,7 +111,7 @@ export function createActivities(deps: ActivityDeps) {
         accountName: account.name,
         accountId: account.account_id,
         reconnectUrl: reconnectPageUrl(deps.publicBaseUrl, deps.signingSecret, account.account_id),
-        staleCookie: input.staleCookie ?? false,
+        staleCookie,
       });
       try {
         const { messageId } = await mailer.send({ from: deps.mailFrom, to: user.email, ...content });

@@ -1,6 +1,7 @@
 import express from 'express';
 import type { ApiDeps } from './deps';
-import { backendRoutes } from './backend-routes';
+import { backendRoutes, requireApiToken } from './backend-routes';
+import { extensionRoutes } from './extension-routes';
 import { errorHandler, HttpError, sendError } from './http-errors';
 import { peoplePages } from './people-pages';
 import { unipileWebhookRoutes } from './unipile-webhooks';
@@ -43,7 +44,9 @@ export function createApp(deps: ApiDeps): express.Express {
     }
     next();
   });
+  app.use('/api', requireApiToken(deps.config.API_TOKEN));
   app.use(backendRoutes(deps));
+  app.use(extensionRoutes(deps));
   app.use(peoplePages(deps));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'No such route'));
   app.use(errorHandler(deps.logger));

@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Knex } from 'knex';
 import { z } from 'zod';
 import { findAccount, type AccountRow } from '../db/repository';
 import { secretEquals } from '../tokens';
@@ -8,7 +9,7 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { createHostedLink } from './links';
 
-const idParam = z.string().min(1).max(200);
+export const idParam = z.string().min(1).max(200);
 const userBody = z.object({ email: z.string().email(), name: z.string().max(200).optional() });
 const PROVIDERS = [
   'LINKEDIN',
@@ -48,39 +49,40 @@ export function toAccountJson(row: AccountRow) {
   };
 }
 
-function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
+export async function accountOr404(db: Knex, accountId: string): Promise<AccountRow> {
+  const row = await findAccount(db, parse(idParam, accountId));
+  if (!row) throw new HttpError(404, 'not_found', `No account ${accountId}`);
+  return row;
+}
+
+export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infer<T> {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;
 }
 
-function unipileFailure(err: unknown): HttpError {
+export function unipileFailure(err: unknown): HttpError {
   if (err instanceof UnipileCallError && err.status === 429) {
     return new HttpError(429, 'rate_limited', 'Unipile is rate limiting; retry later');
   }
   return new HttpError(503, 'unipile_unavailable', 'Unipile could not be reached; retry later');
 }
 
-/** The backend API (Bearer API_TOKEN): users, links, accounts and their state. */
-export function backendRoutes(deps: ApiDeps): Router {
-  const { db, config } = deps;
-  const router = Router();
-
-  router.use('/api', (req: Request, _res: Response, next: NextFunction) => {
+/** Bearer API_TOKEN on every backend route (the browser extension's routes have their own tokens). */
+export function requireApiToken(apiToken: string) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
     if (req.path.startsWith('/extension/')) return next();
     const header = req.header('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (!secretEquals(token, config.API_TOKEN)) {
-      throw new HttpError(401, 'unauthorized', 'Missing or wrong bearer token');
-    }
+    if (!secretEquals(token, apiToken)) throw new HttpError(401, 'unauthorized', 'Missing or wrong bearer token');
     next();
-  });
+  };
+}
 
-  async function accountOr404(accountId: string): Promise<AccountRow> {
-    const row = await findAccount(db, parse(idParam, accountId));
-    if (!row) throw new HttpError(404, 'not_found', `No account ${accountId}`);
-    return row;
-  }
+/** The backend API: users, links, accounts and their state. */
+export function backendRoutes(deps: ApiDeps): Router {
+  const { db, config } = deps;
+  const router = Router();
 
   router.put('/api/users/:userId', async (req, res) => {
     const userId = parse(idParam, req.params.userId);
@@ -103,7 +105,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/api/accounts/:accountId/reconnect-link', async (req, res) => {
-    const row = await accountOr404(req.params.accountId);
+    const row = await accountOr404(db, req.params.accountId);
     if (!row.user_id) throw new HttpError(409, 'no_user', 'The account is not linked to a user yet');
     const body = parse(linkBody.omit({ providers: true }), req.body);
     try {
@@ -125,7 +127,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/api/accounts/:accountId', async (req, res) => {
-    const row = await accountOr404(req.params.accountId);
+    const row = await accountOr404(db, req.params.accountId);
     let workflow: AccountView | null = null;
     try {
       workflow = await deps.temporal.workflow.getHandle(accountWorkflowId(row.account_id)).query(getAccountStateQuery);
@@ -136,7 +138,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/api/accounts/:accountId/events', async (req, res) => {
-    const row = await accountOr404(req.params.accountId);
+    const row = await accountOr404(db, req.params.accountId);
     const q = parse(eventsQuery, req.query);
     const query = db('account_events')
       .where({ account_id: row.account_id })
@@ -152,7 +154,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/api/accounts/:accountId/health', async (req, res) => {
-    const row = await accountOr404(req.params.accountId);
+    const row = await accountOr404(db, req.params.accountId);
     if (req.query.fresh !== 'true') {
       res.json({ usable: row.status === 'OK', status: row.status, checkedAt: row.last_update });
       return;
@@ -168,7 +170,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.delete('/api/accounts/:accountId', async (req, res) => {
-    const row = await accountOr404(req.params.accountId);
+    const row = await accountOr404(db, req.params.accountId);
     try {
       await deps.unipile.deleteAccount(row.account_id);
     } catch (err) {

@@ -9,7 +9,7 @@ import type { Metrics } from './metrics';
 
 interface ReceiptRow {
   id: string;
-  source: 'account_status' | 'hosted_auth' | 'api';
+  source: 'account_status' | 'hosted_auth' | 'api' | 'extension_cookie';
   account_id: string | null;
   message: string | null;
   payload: Record<string, unknown>;
@@ -104,6 +104,12 @@ export class WebhookRelay {
     if (receipt.source === 'hosted_auth') {
       const p = receipt.payload as { userId: string; provider: string; name?: string };
       const result = await forwardToAccount(temporal, settings, accountId, { linked: p }, { ...hints, ...p });
+      return result === 'signalled' ? 'signalled' : 'ignored_deleted';
+    }
+
+    if (receipt.source === 'extension_cookie') {
+      const cookie = receipt.payload as { fingerprint: string; at: string };
+      const result = await forwardToAccount(temporal, settings, accountId, { cookie }, { ...hints, cookie });
       return result === 'signalled' ? 'signalled' : 'ignored_deleted';
     }
 

@@ -1,11 +1,13 @@
 import knex, { type Knex } from 'knex';
 import * as core from '../../migrations/20261127000001_core';
+import * as linkedinCookies from '../../migrations/20261127000002_linkedin_cookies';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
 // Migrations are imported, not discovered on disk, so they run the same under tsx, jest and compiled JS.
 const MIGRATIONS: Record<string, Migration> = {
   '20261127000001_core': core,
+  '20261127000002_linkedin_cookies': linkedinCookies,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

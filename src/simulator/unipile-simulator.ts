@@ -47,11 +47,24 @@ interface HostedLink {
 
 /** A scripted answer for the next call of an operation. */
 export interface Outcome {
-  /** succeed: the normal success; fail: the operation's own failure answer; http_error: an error body. */
-  result: 'succeed' | 'fail' | 'http_error';
+  /**
+   * succeed: the normal success; fail: the operation's own failure answer (restart: AccountFailedToRestart;
+   * connect/reconnect: 401 invalid_credentials); checkpoint: a Checkpoint answer; http_error: an error body.
+   */
+  result: 'succeed' | 'fail' | 'checkpoint' | 'http_error';
   status?: number;
   type?: string;
   delayMs?: number;
+  /** For checkpoint: its type (2FA, OTP, IN_APP_VALIDATION) and the code that solves it. */
+  checkpointType?: string;
+  code?: string;
+}
+
+interface Intent {
+  accountId: string;
+  kind: 'create' | 'reconnect';
+  code: string;
+  name: string;
 }
 
 export interface RecordedCall {
@@ -107,6 +120,8 @@ export class UnipileSimulator {
   readonly calls: RecordedCall[] = [];
   readonly deliveries: Delivery[] = [];
   private readonly scripts = new Map<string, Outcome[]>();
+  /** Open authentication intents waiting for a checkpoint code, by account id. */
+  readonly intents = new Map<string, Intent>();
   private server?: Server;
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
@@ -128,7 +143,7 @@ export class UnipileSimulator {
   }
 
   reset(): void {
-    for (const map of [this.accounts, this.webhooks, this.links, this.scripts]) map.clear();
+    for (const map of [this.accounts, this.webhooks, this.links, this.scripts, this.intents]) map.clear();
     this.calls.length = 0;
     this.deliveries.length = 0;
   }
@@ -320,6 +335,92 @@ export class UnipileSimulator {
       const wasOk = account.sources.every((s) => s.status === 'OK');
       res.status(200).json({ object: 'AccountRestarted', account_id: account.id });
       if (!wasOk) this.emitStatus(account.id, 'OK');
+    });
+
+    const cookieProblems = (b: Record<string, unknown>): string[] => {
+      const problems: string[] = [];
+      if (b.provider !== 'LINKEDIN') problems.push('provider must be LINKEDIN');
+      if (typeof b.access_token !== 'string' || !b.access_token) problems.push('access_token is required');
+      if (b.country !== undefined && (typeof b.country !== 'string' || b.country.length !== 2)) {
+        problems.push('country must be 2 letters');
+      }
+      return problems;
+    };
+
+    /** Answers a connect or reconnect by cookies according to the script; returns the account id on success. */
+    const cookieAuth = async (
+      operation: 'connect' | 'reconnect',
+      accountId: string,
+      b: Record<string, unknown>,
+      res: Response,
+    ): Promise<void> => {
+      const problems = cookieProblems(b);
+      if (problems.length > 0) {
+        res.status(400).json(errorBody(400, 'invalid_parameters', 'Invalid parameters', problems.join('; ')));
+        return;
+      }
+      const outcome = this.nextOutcome(operation, operation === 'reconnect' ? accountId : undefined);
+      if (await this.applyOutcome(outcome, res)) return;
+      if (outcome.result === 'fail') {
+        res.status(401).json(errorBody(401, 'invalid_credentials', 'Invalid credentials'));
+        return;
+      }
+      if (outcome.result === 'checkpoint') {
+        const type = outcome.checkpointType ?? '2FA';
+        this.intents.set(accountId, {
+          accountId,
+          kind: operation === 'connect' ? 'create' : 'reconnect',
+          code: outcome.code ?? '123456',
+          name: 'LinkedIn user',
+        });
+        res.status(201).json({ object: 'Checkpoint', account_id: accountId, checkpoint: { type } });
+        return;
+      }
+      if (operation === 'connect') {
+        this.createAccount({ type: 'LINKEDIN', id: accountId, name: 'LinkedIn user' });
+        res.status(201).json({ object: 'AccountCreated', account_id: accountId });
+        this.emitStatus(accountId, 'CREATION_SUCCESS', 'LINKEDIN');
+      } else {
+        const wasOk = this.accounts.get(accountId)?.sources.every((s) => s.status === 'OK');
+        res.status(201).json({ object: 'AccountReconnected', account_id: accountId });
+        if (!wasOk) this.emitStatus(accountId, 'RECONNECTED', 'LINKEDIN');
+      }
+    };
+
+    app.post('/api/v1/accounts', async (req, res) => {
+      await cookieAuth('connect', newId(), (req.body ?? {}) as Record<string, unknown>, res);
+    });
+
+    app.post('/api/v1/accounts/checkpoint', async (req, res) => {
+      const b = (req.body ?? {}) as { account_id?: string; code?: string; provider?: string };
+      const intent = b.account_id ? this.intents.get(b.account_id) : undefined;
+      if (!intent) {
+        res.status(500).json(errorBody(500, 'authentication_intent_error', 'Authentication intent error'));
+        return;
+      }
+      const outcome = this.nextOutcome('checkpoint', intent.accountId);
+      if (await this.applyOutcome(outcome, res)) return;
+      if (b.code !== intent.code) {
+        res.status(401).json(errorBody(401, 'invalid_checkpoint_solution', 'Invalid checkpoint solution'));
+        return;
+      }
+      this.intents.delete(intent.accountId);
+      if (intent.kind === 'create') {
+        this.createAccount({ type: 'LINKEDIN', id: intent.accountId, name: intent.name });
+        res.status(201).json({ object: 'AccountCreated', account_id: intent.accountId });
+        this.emitStatus(intent.accountId, 'CREATION_SUCCESS', 'LINKEDIN');
+      } else {
+        res.status(201).json({ object: 'AccountReconnected', account_id: intent.accountId });
+        this.emitStatus(intent.accountId, 'RECONNECTED', 'LINKEDIN');
+      }
+    });
+
+    app.post('/api/v1/accounts/:id', async (req, res) => {
+      if (!this.accounts.has(req.params.id)) {
+        res.status(404).json(errorBody(404, 'resource_not_found', 'Resource not found.'));
+        return;
+      }
+      await cookieAuth('reconnect', req.params.id, (req.body ?? {}) as Record<string, unknown>, res);
     });
 
     app.delete('/api/v1/accounts/:id', (req, res) => {

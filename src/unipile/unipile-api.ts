@@ -95,10 +95,41 @@ export class UnipileApi {
     return body.object === 'AccountRestarted' ? 'restarted' : 'failed';
   }
 
+  /** POST /api/v1/accounts with provider LINKEDIN and the extension's cookies. */
+  connectLinkedin(auth: LinkedinCookieAuth): Promise<ConnectAnswer> {
+    return this.call('connect', () => this.sdk.account.connectLinkedinWithCookie(auth as never));
+  }
+
+  /** POST /api/v1/accounts/{id}: reconnects an existing account with the latest cookies. */
+  reconnectLinkedin(accountId: string, auth: LinkedinCookieAuth): Promise<ConnectAnswer> {
+    return this.call('reconnect', () =>
+      this.sdk.account.reconnectLinkedinWithCookie({ ...auth, account_id: accountId } as never),
+    );
+  }
+
+  solveCheckpoint(accountId: string, code: string): Promise<ConnectAnswer> {
+    return this.call('checkpoint', () =>
+      this.sdk.account.solveCodeCheckpoint({ account_id: accountId, provider: 'LINKEDIN', code } as never),
+    );
+  }
+
   async deleteAccount(accountId: string): Promise<void> {
     await this.call('delete account', () => this.sdk.account.delete(accountId));
   }
 }
+
+/** LinkedIn cookie authentication body (unipile-api.md §3.2); only documented fields. */
+export interface LinkedinCookieAuth {
+  access_token: string;
+  premium_token?: string;
+  user_agent: string;
+  country?: string;
+  ip?: string;
+}
+
+export type ConnectAnswer =
+  | { object: 'AccountCreated' | 'AccountReconnected'; account_id: string }
+  | { object: 'Checkpoint'; account_id: string; checkpoint: { type: string } };
 
 /** The status an Account object reports: the worst of its sources (there is no top-level status). */
 export function accountStatus(account: UnipileAccount): string {

@@ -6,6 +6,8 @@ import type {
   AccountView,
   AccountWorkflowInput,
   AttemptRecord,
+  AttemptTrigger,
+  CookieUpdate,
   EmailKind,
   EmailRecord,
   Inbound,
@@ -41,7 +43,9 @@ export function classifyMessage(message: string): EventClass {
 
 const SEEN_RECEIPTS_KEPT = 50;
 
-export function initialState(input: Pick<AccountWorkflowInput, 'accountId' | 'provider' | 'userId'>): AccountState {
+export function initialState(
+  input: Pick<AccountWorkflowInput, 'accountId' | 'provider' | 'userId' | 'cookie'>,
+): AccountState {
   return {
     accountId: input.accountId,
     provider: input.provider ?? null,
@@ -50,6 +54,7 @@ export function initialState(input: Pick<AccountWorkflowInput, 'accountId' | 'pr
     recovery: 'NONE',
     incident: null,
     incidentCount: 0,
+    cookie: input.cookie ?? null,
     lastError: null,
     completed: false,
     seenReceipts: [],
@@ -75,11 +80,36 @@ function closeIncident(state: AccountState, now: number, reason: string): Accoun
 
 function openIncident(state: AccountState, kind: Incident['kind'], now: number): AccountState {
   const id = state.incidentCount + 1;
-  // Sync errors are worth restarting; a needs-auth account without cookies can only be fixed by its user.
-  const action: Incident['action'] = kind === 'sync-error' ? 'restart' : 'none';
-  const incident: Incident = { id, kind, openedAt: iso(now), action, attempts: [], emails: [], firstEmailAt: null };
+  // Sync errors are worth restarting; a LinkedIn account with extension cookies is reconnected silently; any
+  // other needs-auth account can only be fixed by its user.
+  const action: Incident['action'] =
+    kind === 'sync-error' ? 'restart' : state.provider === 'LINKEDIN' && state.cookie ? 'reconnect' : 'none';
+  const incident: Incident = {
+    id,
+    kind,
+    openedAt: iso(now),
+    action,
+    attempts: [],
+    emails: [],
+    firstEmailAt: null,
+    triedCookies: [],
+    newCookiePending: false,
+  };
   const opened = record(state, 'incident_opened', now, { incidentId: id, kind, action });
   return { ...opened, incident, incidentCount: id, recovery: action === 'none' ? 'WAITING_FOR_USER' : 'RETRYING' };
+}
+
+function applyCookie(state: AccountState, cookie: CookieUpdate, now: number): AccountState {
+  const previous = state.cookie?.fingerprint;
+  state = { ...state, cookie };
+  const incident = state.incident;
+  // The extension re-sends the same cookie regularly; only a different one, never tried in this incident, is
+  // worth one extra attempt (also while waiting for the user).
+  if (!incident || incident.kind !== 'needs-auth' || state.provider !== 'LINKEDIN') return state;
+  if (cookie.fingerprint === previous || incident.triedCookies.includes(cookie.fingerprint)) return state;
+  if (incident.newCookiePending) return state;
+  state = record(state, 'new_cookie', now, { incidentId: incident.id });
+  return { ...state, incident: { ...incident, newCookiePending: true } };
 }
 
 function applyStatusEvent(state: AccountState, event: StatusEvent, now: number): AccountState {
@@ -116,6 +146,7 @@ function applyStatusEvent(state: AccountState, event: StatusEvent, now: number):
 /** Applies one received signal. */
 export function applyInbound(state: AccountState, inbound: Inbound, now: number): AccountState {
   if (inbound.type === 'status') return applyStatusEvent(state, inbound.event, now);
+  if (inbound.type === 'cookie') return applyCookie(state, inbound.cookie, now);
   const { userId, provider } = inbound.link;
   if (state.userId === userId && state.provider === provider) return state;
   return record({ ...state, userId, provider }, 'account_linked', now, { userId, provider });
@@ -128,9 +159,18 @@ export function maxAttempts(policy: RecoveryPolicy): number {
 export type Step =
   | { type: 'complete' }
   | { type: 'idle' }
-  | { type: 'attempt'; action: AttemptRecord['action']; n: number; of: number }
+  | { type: 'attempt'; action: AttemptRecord['action']; trigger: AttemptTrigger; n: number; of: number }
   | { type: 'email'; kind: EmailKind; seq: number }
   | { type: 'wait'; until: number; purpose: 'attempt' | 'email'; summary: string };
+
+const scheduled = (incident: Incident) => incident.attempts.filter((a) => a.trigger === 'schedule');
+
+/** The UI label of an attempt, e.g. "reconnect attempt 2/5". */
+export function attemptLabel(step: { action: string; trigger: AttemptTrigger; n: number; of: number }): string {
+  if (step.trigger === 'new_cookie') return `${step.action} attempt (new cookie)`;
+  if (step.trigger === 'manual') return `${step.action} attempt (requested)`;
+  return `${step.action} attempt ${step.n}/${step.of}`;
+}
 
 /** What the workflow should do next, given the state and the time. */
 export function nextStep(state: AccountState, policy: RecoveryPolicy, now: number): Step {
@@ -139,12 +179,17 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
   if (!incident) return { type: 'idle' };
 
   const of = maxAttempts(policy);
-  if (incident.action !== 'none' && incident.attempts.length < of) {
-    const n = incident.attempts.length + 1;
-    const last = incident.attempts[incident.attempts.length - 1];
+  const done = scheduled(incident);
+  if (incident.newCookiePending) {
+    return { type: 'attempt', action: 'reconnect', trigger: 'new_cookie', n: done.length, of };
+  }
+  if (incident.action !== 'none' && done.length < of) {
+    const n = done.length + 1;
+    const last = done[done.length - 1];
     const due = last ? Date.parse(last.at) + policy.retryIntervalMs : now;
-    if (due <= now) return { type: 'attempt', action: incident.action, n, of };
-    return { type: 'wait', until: due, purpose: 'attempt', summary: `${incident.action} attempt ${n}/${of}` };
+    if (due <= now) return { type: 'attempt', action: incident.action, trigger: 'schedule', n, of };
+    const summary = attemptLabel({ action: incident.action, trigger: 'schedule', n, of });
+    return { type: 'wait', until: due, purpose: 'attempt', summary };
   }
 
   if (!incident.emails.some((e) => e.kind === 'reconnect_needed')) {
@@ -159,19 +204,36 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
   return { type: 'wait', until: due, purpose: 'email', summary: `reminder ${seq}/${policy.reminderScheduleMs.length}` };
 }
 
+/** The attempt "reconnect now" makes: a cookie reconnect for LinkedIn accounts with cookies, else a restart. */
+export function manualAttempt(state: AccountState, policy: RecoveryPolicy): Extract<Step, { type: 'attempt' }> {
+  const action = state.provider === 'LINKEDIN' && state.cookie ? 'reconnect' : 'restart';
+  const n = state.incident ? scheduled(state.incident).length : 0;
+  return { type: 'attempt', action, trigger: 'manual', n, of: maxAttempts(policy) };
+}
+
 export function applyAttempt(state: AccountState, attempt: AttemptRecord, now: number): AccountState {
   const incident = state.incident;
-  if (!incident) return state;
-  state = record(state, 'attempt', now, { incidentId: incident.id, ...attempt });
+  state = record(state, 'attempt', now, { incidentId: incident?.id ?? null, ...attempt });
   if (attempt.outcome === 'succeeded') {
     // Unipile answered AccountRestarted/AccountReconnected: the account is usable again.
     const answer = attempt.action === 'restart' ? 'AccountRestarted' : 'AccountReconnected';
-    state = record(state, 'status_changed', now, { from: state.status, to: 'OK', message: answer });
+    if (state.status !== 'OK') {
+      state = record(state, 'status_changed', now, { from: state.status, to: 'OK', message: answer });
+    }
     return { ...closeIncident(state, now, 'attempt_succeeded'), status: 'OK' };
   }
-  const attempts = [...incident.attempts, attempt];
   const lastError = attempt.errorType ?? attempt.reason ?? 'attempt failed';
-  return { ...state, incident: { ...incident, attempts }, lastError };
+  if (!incident) return { ...state, lastError };
+  const triedCookies =
+    attempt.fingerprint && !incident.triedCookies.includes(attempt.fingerprint)
+      ? [...incident.triedCookies, attempt.fingerprint]
+      : incident.triedCookies;
+  const newCookiePending = attempt.trigger === 'new_cookie' ? false : incident.newCookiePending;
+  return {
+    ...state,
+    incident: { ...incident, attempts: [...incident.attempts, attempt], triedCookies, newCookiePending },
+    lastError,
+  };
 }
 
 export function applyEmail(state: AccountState, email: EmailRecord, now: number): AccountState {
@@ -218,7 +280,7 @@ export function describe(state: AccountState, policy: RecoveryPolicy, now: numbe
   const step = nextStep(state, policy, now);
   const incident = state.incident;
   if (incident && incident.action !== 'none') {
-    parts.push(`attempt ${incident.attempts.length} of ${maxAttempts(policy)}`);
+    parts.push(`attempt ${scheduled(incident).length} of ${maxAttempts(policy)}`);
   }
   if (step.type === 'wait') parts.push(`next: ${step.summary} at ${iso(step.until)}`);
   if (state.lastError) parts.push(`last error: ${state.lastError}`);

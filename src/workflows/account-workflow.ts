@@ -3,6 +3,7 @@
 // attempt or email is due or a new signal arrives.
 import {
   ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -18,6 +19,8 @@ import type { AccountActivities } from '../activities';
 import {
   accountLinkedSignal,
   AccountProviderKey,
+  cookieUpdatedSignal,
+  reconnectNowUpdate,
   AccountRecoveryKey,
   AccountStatusKey,
   AccountUserIdKey,
@@ -33,12 +36,18 @@ import {
   applyAttempt,
   applyEmail,
   applyInbound,
+  attemptLabel,
   describe,
   initialState,
+  manualAttempt,
   nextStep,
   toView,
   type Step,
 } from './account-state';
+
+function fail(message: string): never {
+  throw ApplicationFailure.create({ message, nonRetryable: true });
+}
 
 const { recordAccountState } = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',
@@ -57,7 +66,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   const { policy } = input;
   // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
   // hourly business retries are workflow timers, not this policy.
-  const { restartAccount } = proxyActivities<AccountActivities>({
+  const unipileActivities = proxyActivities<AccountActivities>({
     taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '2m',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
@@ -68,6 +77,7 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
 
   setHandler(statusEventSignal, (event) => void inbox.push({ type: 'status', event }));
   setHandler(accountLinkedSignal, (link) => void inbox.push({ type: 'linked', link }));
+  setHandler(cookieUpdatedSignal, (cookie) => void inbox.push({ type: 'cookie', cookie }));
   setHandler(getAccountStateQuery, () => toView(state, policy, Date.now()));
 
   async function persist(): Promise<void> {
@@ -107,42 +117,66 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     });
   }
 
-  async function run(step: Exclude<Step, { type: 'complete' | 'idle' | 'wait' }>): Promise<void> {
+  // One attempt or email at a time: the main loop and "reconnect now" take turns; `changed` wakes a waiting loop
+  // after a "reconnect now" so it recomputes its next step.
+  let busy = false;
+  let changed = false;
+
+  async function attempt(step: Extract<Step, { type: 'attempt' }>): Promise<AttemptRecord> {
+    const label = attemptLabel(step);
+    const base = { n: step.n, of: step.of, action: step.action, trigger: step.trigger };
+    const args = { accountId: state.accountId, n: step.n, of: step.of };
+    let record: AttemptRecord;
+    try {
+      const result =
+        step.action === 'restart'
+          ? await unipileActivities.restartAccount.executeWithOptions({ summary: label }, [args])
+          : await unipileActivities.reconnectLinkedin.executeWithOptions({ summary: label }, [args]);
+      record = { ...base, at: new Date().toISOString(), ...result };
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Transient failures outlasted the attempt's own retries: the attempt failed, the schedule goes on.
+      const reason = err.cause?.message ?? err.message;
+      record = { ...base, at: new Date().toISOString(), outcome: 'failed', errorType: 'unavailable', reason };
+    }
+    log.info('recovery attempt finished', { accountId: state.accountId, label, outcome: record.outcome });
+    state = applyAttempt(state, record, Date.now());
+    return record;
+  }
+
+  async function run(step: Extract<Step, { type: 'attempt' | 'email' }>): Promise<void> {
     const incident = state.incident;
     if (!incident) return;
     if (step.type === 'attempt') {
-      const label = `${step.action} attempt ${step.n}/${step.of}`;
-      let attempt: AttemptRecord;
-      try {
-        const result = await restartAccount.executeWithOptions({ summary: label }, [
-          { accountId: state.accountId, n: step.n, of: step.of },
-        ]);
-        attempt = { n: step.n, of: step.of, action: step.action, at: new Date().toISOString(), ...result };
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        // Transient failures outlasted the attempt's own retries: the attempt failed, the schedule goes on.
-        const reason = err.cause?.message ?? err.message;
-        attempt = { n: step.n, of: step.of, action: step.action, at: new Date().toISOString(), outcome: 'failed' };
-        attempt.errorType = 'unavailable';
-        attempt.reason = reason;
-      }
-      log.info('recovery attempt finished', { accountId: state.accountId, n: step.n, outcome: attempt.outcome });
-      state = applyAttempt(state, attempt, Date.now());
-    } else {
-      const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
-      const result = await sendAccountEmail.executeWithOptions({ summary }, [
-        { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
-      ]);
-      state = applyEmail(
-        state,
-        { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result },
-        Date.now(),
-      );
+      await attempt(step);
+      return;
     }
+    const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
+    const result = await sendAccountEmail.executeWithOptions({ summary }, [
+      { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
+    ]);
+    state = applyEmail(state, { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result }, Date.now());
   }
+
+  setHandler(
+    reconnectNowUpdate,
+    async () => {
+      await condition(() => !busy);
+      busy = true;
+      try {
+        const record = await attempt(manualAttempt(state, policy));
+        changed = true;
+        return record;
+      } finally {
+        busy = false;
+      }
+    },
+    { validator: () => void (state.completed && fail('the account is deleted')) },
+  );
 
   for (;;) {
     for (const inbound of inbox.splice(0)) state = applyInbound(state, inbound, Date.now());
+    changed = false;
     await persist();
 
     const step = nextStep(state, policy, Date.now());
@@ -153,12 +187,22 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
     }
 
     if (step.type === 'idle') {
-      await condition(() => inbox.length > 0 || workflowInfo().continueAsNewSuggested);
+      await condition(() => inbox.length > 0 || changed || workflowInfo().continueAsNewSuggested);
     } else if (step.type === 'wait') {
       // A new signal (say, the account is OK again) ends the wait early and cancels the timer.
-      await condition(() => inbox.length > 0, Math.max(1, step.until - Date.now()), { summary: step.summary });
+      await condition(() => inbox.length > 0 || changed, Math.max(1, step.until - Date.now()), {
+        summary: step.summary,
+      });
     } else {
-      await run(step);
+      await condition(() => !busy);
+      busy = true;
+      try {
+        // The step may be stale after waiting for a "reconnect now": recompute it.
+        const current = nextStep(state, policy, Date.now());
+        if (current.type === 'attempt' || current.type === 'email') await run(current);
+      } finally {
+        busy = false;
+      }
     }
   }
 

@@ -1,6 +1,6 @@
 // Workflow contract shared by the workflow, the worker, the API and the tests. Defined once here; importing this
 // file pulls in no I/O, so it is safe inside the workflow sandbox.
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
 export const ACCOUNT_STATUSES = [
@@ -41,10 +41,17 @@ export interface AccountLinked {
   name?: string;
 }
 
+/** The browser extension sent a cookie for this account: only its keyed fingerprint travels, never the value. */
+export interface CookieUpdate {
+  fingerprint: string;
+  at: string;
+}
+
 export interface AccountWorkflowInput {
   accountId: string;
   provider?: string | null;
   userId?: string | null;
+  cookie?: CookieUpdate | null;
   policy: RecoveryPolicy;
   /** Carried over by continue-as-new. */
   state?: AccountState;
@@ -52,16 +59,25 @@ export interface AccountWorkflowInput {
   pending?: Inbound[];
 }
 
-export type Inbound = { type: 'status'; event: StatusEvent } | { type: 'linked'; link: AccountLinked };
+export type Inbound =
+  | { type: 'status'; event: StatusEvent }
+  | { type: 'linked'; link: AccountLinked }
+  | { type: 'cookie'; cookie: CookieUpdate };
+
+/** Why an attempt ran: the incident's schedule, a new cookie from the extension, or "reconnect now". */
+export type AttemptTrigger = 'schedule' | 'new_cookie' | 'manual';
 
 export interface AttemptRecord {
   n: number;
   of: number;
   action: 'restart' | 'reconnect';
+  trigger: AttemptTrigger;
   at: string;
   outcome: 'succeeded' | 'failed';
   errorType?: string;
   reason?: string;
+  /** Fingerprint of the cookie a reconnect used. */
+  fingerprint?: string;
 }
 
 export interface EmailRecord {
@@ -75,9 +91,13 @@ export interface Incident {
   id: number;
   kind: 'needs-auth' | 'sync-error';
   openedAt: string;
-  /** restart: Unipile restarts; none: only the user can fix it, so email at once. */
-  action: 'restart' | 'none';
+  /** restart: Unipile restarts; reconnect: with the extension's cookie; none: only the user can fix it. */
+  action: 'restart' | 'reconnect' | 'none';
   attempts: AttemptRecord[];
+  /** Cookie fingerprints already tried in this incident. */
+  triedCookies: string[];
+  /** A new, different cookie arrived: one extra attempt is due at once. */
+  newCookiePending: boolean;
   emails: EmailRecord[];
   firstEmailAt: string | null;
 }
@@ -97,6 +117,7 @@ export interface AccountState {
   recovery: Recovery;
   incident: Incident | null;
   incidentCount: number;
+  cookie: CookieUpdate | null;
   lastError: string | null;
   completed: boolean;
   /** Receipt ids already applied, newest last, bounded. */
@@ -129,7 +150,10 @@ export interface AccountView {
 
 export const statusEventSignal = defineSignal<[StatusEvent]>('unipileStatus');
 export const accountLinkedSignal = defineSignal<[AccountLinked]>('accountLinked');
+export const cookieUpdatedSignal = defineSignal<[CookieUpdate]>('cookieUpdated');
 export const getAccountStateQuery = defineQuery<AccountView>('getAccountState');
+/** One reconnect (LinkedIn with cookies) or restart attempt now; returns its outcome. */
+export const reconnectNowUpdate = defineUpdate<AttemptRecord>('reconnectNow');
 
 export const AccountStatusKey = defineSearchAttributeKey('AccountStatus', SearchAttributeType.KEYWORD);
 export const AccountRecoveryKey = defineSearchAttributeKey('AccountRecovery', SearchAttributeType.KEYWORD);
@@ -139,5 +163,29 @@ export const SEARCH_ATTRIBUTE_KEYS = [AccountStatusKey, AccountRecoveryKey, Acco
 
 /** Activities that call Unipile run here, rate-limited across workers (UNIPILE_MAX_RPS). */
 export const unipileTaskQueue = (taskQueue: string): string => `${taskQueue}-unipile`;
+
+export interface LinkedinConnectInput {
+  sessionId: string;
+  userId: string;
+  checkpointTimeoutMs: number;
+}
+
+/** Where a cookie connection stands; what the checkpoint endpoint and the connect query answer. */
+export type ConnectState =
+  | { phase: 'connecting' }
+  | { phase: 'checkpoint'; accountId: string; checkpointType: string }
+  | { phase: 'connected'; accountId: string }
+  | { phase: 'failed'; errorType: string }
+  | { phase: 'timed_out' };
+
+export type CheckpointAnswer =
+  | { outcome: 'connected'; accountId: string }
+  | { outcome: 'checkpoint'; accountId: string; checkpointType: string }
+  | { outcome: 'wrong_code'; accountId: string }
+  | { outcome: 'failed'; errorType: string };
+
+export const solveCheckpointUpdate = defineUpdate<CheckpointAnswer, [string]>('solveCheckpoint');
+export const getConnectStateQuery = defineQuery<ConnectState>('getConnectState');
+export const linkedinConnectWorkflowId = (sessionId: string | number): string => `linkedin-connect-${sessionId}`;
 
 export const accountWorkflowId = (accountId: string): string => `account-${accountId}`;

@@ -1,2 +1,3 @@
 // Entry point of the workflow bundle (workflowsPath): every workflow type the worker registers.
 export { accountWorkflow } from './account-workflow';
+export { linkedinConnectWorkflow } from './linkedin-connect-workflow';

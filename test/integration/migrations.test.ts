@@ -22,12 +22,20 @@ describe('migrations on PostgreSQL', () => {
     ).rows.map((r: { tablename: string }) => r.tablename);
 
   test('run up, down and up again cleanly', async () => {
-    expect(await migrateLatest(db)).toEqual(['20261127000001_core']);
-    expect(await tables()).toEqual(['account_events', 'accounts', 'email_log', 'users', 'webhook_receipts']);
+    expect(await migrateLatest(db)).toEqual(['20261127000001_core', '20261127000002_linkedin_cookies']);
+    expect(await tables()).toEqual([
+      'account_events',
+      'accounts',
+      'email_log',
+      'extension_tokens',
+      'linkedin_sessions',
+      'users',
+      'webhook_receipts',
+    ]);
     await db.migrate.rollback(undefined, true);
     expect(await tables()).toEqual([]);
     await migrateLatest(db);
-    expect(await tables()).toHaveLength(5);
+    expect(await tables()).toHaveLength(7);
   });
 
   test('the email log allows one email of each kind per incident', async () => {

@@ -49,7 +49,10 @@ describe('Unipile simulator', () => {
     expect(err).toMatchObject({ status: 429, type: 'errors/too_many_requests', transient: true });
     expect(await api.restartAccount(account.id)).toBe('restarted');
     sim.script('restart', [{ result: 'succeed', delayMs: 3000 }], account.id);
-    await expect(api.restartAccount(account.id)).rejects.toMatchObject({ type: 'errors/request_timeout', transient: true });
+    await expect(api.restartAccount(account.id)).rejects.toMatchObject({
+      type: 'errors/request_timeout',
+      transient: true,
+    });
   });
 
   test('webhooks: 201 WebhookCreated, custom headers, retried 5 times on non-200', async () => {
@@ -67,7 +70,11 @@ describe('Unipile simulator', () => {
       const created = await fetch(`${sim.url}/api/v1/webhooks`, {
         method: 'POST',
         headers: { 'x-api-key': 'key', 'content-type': 'application/json' },
-        body: JSON.stringify({ request_url: `${url}/hook`, source: 'account_status', headers: [{ key: 'Unipile-Auth', value: 's' }] }),
+        body: JSON.stringify({
+          request_url: `${url}/hook`,
+          source: 'account_status',
+          headers: [{ key: 'Unipile-Auth', value: 's' }],
+        }),
       });
       expect(created.status).toBe(201);
       expect(await created.json()).toMatchObject({ object: 'WebhookCreated', webhook_id: expect.any(String) });
@@ -82,7 +89,11 @@ describe('Unipile simulator', () => {
         body: JSON.stringify({ request_url: `${url}/never`, source: 'account_status' }),
       });
       sim.emitStatus('acc-2', 'OK', 'LINKEDIN');
-      await waitFor(() => sim.deliveries.some((d) => d.url.endsWith('/never') && d.attempts.length === 6), 10_000, 'six tries');
+      await waitFor(
+        () => sim.deliveries.some((d) => d.url.endsWith('/never') && d.attempts.length === 6),
+        10_000,
+        'six tries',
+      );
       expect(sim.deliveries.find((d) => d.url.endsWith('/never'))!.delivered).toBe(false);
     } finally {
       await close(server);

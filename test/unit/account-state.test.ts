@@ -8,7 +8,7 @@ import {
   nextStep,
   toView,
 } from '../../src/workflows/account-state';
-import type { AccountState, RecoveryPolicy } from '../../src/workflows/definitions';
+import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/definitions';
 
 const policy: RecoveryPolicy = {
   retryIntervalMs: 3_600_000,
@@ -121,20 +121,20 @@ describe('status events', () => {
 });
 
 describe('sync-error schedule', () => {
-  const failed = (n: number, at: number) =>
-    ({
-      n,
-      of: 5,
-      action: 'restart',
-      at: new Date(at).toISOString(),
-      outcome: 'failed',
-      errorType: 'AccountFailedToRestart',
-    }) as const;
+  const failed = (n: number, at: number): AttemptRecord => ({
+    n,
+    of: 5,
+    action: 'restart',
+    trigger: 'schedule',
+    at: new Date(at).toISOString(),
+    outcome: 'failed',
+    errorType: 'AccountFailedToRestart',
+  });
 
   test('attempt at once, then every interval, 1 + maxRetries in all, then email, then reminders', () => {
     let s = status(fresh(), 'ERROR');
     expect(s.recovery).toBe('RETRYING');
-    expect(nextStep(s, policy, T0)).toEqual({ type: 'attempt', action: 'restart', n: 1, of: 5 });
+    expect(nextStep(s, policy, T0)).toEqual({ type: 'attempt', action: 'restart', trigger: 'schedule', n: 1, of: 5 });
     for (let n = 1; n <= 5; n++) {
       const at = T0 + (n - 1) * H;
       if (n > 1) {
@@ -188,7 +188,15 @@ describe('views', () => {
     let s = status(fresh(), 'ERROR');
     s = applyAttempt(
       s,
-      { n: 1, of: 5, action: 'restart', at: new Date(T0).toISOString(), outcome: 'failed', errorType: 'errors/x' },
+      {
+        n: 1,
+        of: 5,
+        action: 'restart',
+        trigger: 'schedule',
+        at: new Date(T0).toISOString(),
+        outcome: 'failed',
+        errorType: 'errors/x',
+      },
       T0,
     );
     const view = toView(s, policy, T0 + 1);

@@ -1,0 +1,169 @@
+import { getClient, log } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import type { CookieCipher } from '../cookies/cookie-cipher';
+import { upsertAccount } from '../db/repository';
+import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
+import { forwardToAccount, type TemporalSettings } from '../temporal';
+import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';
+import { accountWorkflowId, type AttemptRecord, type RecoveryPolicy } from '../workflows/definitions';
+
+export interface LinkedinDeps {
+  db: Knex;
+  unipile: UnipileApi;
+  cipher: CookieCipher;
+  /** Where account workflows run, to start one for a newly connected account. */
+  accounts: TemporalSettings & { policy: RecoveryPolicy };
+}
+
+/** Outcome of a cookie connection or a checkpoint answer; carries ids and types only. */
+export type ConnectOutcome =
+  | { outcome: 'connected'; accountId: string }
+  | { outcome: 'checkpoint'; accountId: string; checkpointType: string }
+  | { outcome: 'wrong_code'; accountId: string }
+  | { outcome: 'failed'; errorType: string };
+
+function authOf(row: SessionRow, cipher: CookieCipher): LinkedinCookieAuth & { fingerprint: string } {
+  const c = openSession(cipher, row);
+  return {
+    access_token: c.liAt,
+    ...(c.liA ? { premium_token: c.liA } : {}),
+    user_agent: c.userAgent,
+    ...(c.country ? { country: c.country } : {}),
+    ...(c.ip ? { ip: c.ip } : {}),
+    fingerprint: c.fingerprint,
+  };
+}
+
+function toOutcome(answer: ConnectAnswer): ConnectOutcome {
+  if (answer.object === 'Checkpoint') {
+    return {
+      outcome: 'checkpoint',
+      accountId: answer.account_id,
+      checkpointType: answer.checkpoint?.type ?? 'UNKNOWN',
+    };
+  }
+  return { outcome: 'connected', accountId: answer.account_id };
+}
+
+export function createLinkedinActivities(deps: LinkedinDeps) {
+  const { db, unipile, cipher } = deps;
+
+  async function session(sessionId: string): Promise<SessionRow> {
+    const row = await sessionById(db, sessionId);
+    if (!row) throw new Error(`no LinkedIn session ${sessionId}`);
+    return row;
+  }
+
+  return {
+    /** One silent reconnect with the latest stored cookie. Transient failures throw; final answers return. */
+    async reconnectLinkedin(input: {
+      accountId: string;
+      n: number;
+      of: number;
+    }): Promise<Pick<AttemptRecord, 'outcome' | 'errorType' | 'reason' | 'fingerprint'>> {
+      const row = await sessionForAccount(db, input.accountId);
+      if (!row) return { outcome: 'failed', errorType: 'no_cookie', reason: 'no extension cookie stored' };
+      const { fingerprint, ...auth } = authOf(row, cipher);
+      try {
+        const answer = await unipile.reconnectLinkedin(input.accountId, auth);
+        if (answer.object === 'Checkpoint') {
+          // A background reconnect cannot answer a checkpoint: it counts as a failed attempt.
+          const type = answer.checkpoint?.type ?? 'UNKNOWN';
+          return { outcome: 'failed', errorType: 'checkpoint', reason: `checkpoint ${type}`, fingerprint };
+        }
+        await db('linkedin_sessions')
+          .where({ id: row.id })
+          .update({ status: 'OK', last_error: null, date_last_status_unipile: db.fn.now() });
+        return { outcome: 'succeeded', fingerprint };
+      } catch (err) {
+        if (err instanceof UnipileCallError && !err.transient) {
+          await db('linkedin_sessions').where({ id: row.id }).update({ last_error: err.type });
+          return { outcome: 'failed', errorType: err.type, reason: err.message, fingerprint };
+        }
+        throw err;
+      }
+    },
+
+    /** First connection of a session by custom authentication (POST /api/v1/accounts). */
+    async connectLinkedin(input: { sessionId: string }): Promise<ConnectOutcome> {
+      const row = await session(input.sessionId);
+      const { fingerprint: _fingerprint, ...auth } = authOf(row, cipher);
+      try {
+        return toOutcome(await unipile.connectLinkedin(auth));
+      } catch (err) {
+        if (err instanceof UnipileCallError && !err.transient) return { outcome: 'failed', errorType: err.type };
+        throw err;
+      }
+    },
+
+    /** Sends the user's checkpoint code; a wrong code is an answer, not an error. */
+    async solveLinkedinCheckpoint(input: {
+      sessionId: string;
+      accountId: string;
+      code: string;
+    }): Promise<ConnectOutcome> {
+      try {
+        return toOutcome(await unipile.solveCheckpoint(input.accountId, input.code));
+      } catch (err) {
+        if (err instanceof UnipileCallError && err.type === 'errors/invalid_checkpoint_solution') {
+          return { outcome: 'wrong_code', accountId: input.accountId };
+        }
+        if (err instanceof UnipileCallError && !err.transient) return { outcome: 'failed', errorType: err.type };
+        throw err;
+      }
+    },
+
+    /** Records where a connection stands on its session row (CHECKPOINT, failures, timeouts). */
+    async recordConnectState(input: {
+      sessionId: string;
+      status: string;
+      recovery: string;
+      lastError?: string | null;
+      checkpoint?: { accountId: string; type: string } | null;
+    }): Promise<void> {
+      await db('linkedin_sessions')
+        .where({ id: input.sessionId })
+        .update({
+          status: input.status,
+          recovery: input.recovery,
+          last_error: input.lastError ?? null,
+          checkpoint_account_id: input.checkpoint?.accountId ?? null,
+          checkpoint_type: input.checkpoint?.type ?? null,
+        });
+    },
+
+    /** The account exists at Unipile: store it, tie the session to it and start (or tell) its workflow. */
+    async finishLinkedinConnection(input: { sessionId: string; accountId: string }): Promise<void> {
+      const row = await session(input.sessionId);
+      await db.transaction(async (trx) => {
+        await trx('linkedin_sessions').where({ id: row.id }).update({
+          account_id: input.accountId,
+          status: 'OK',
+          recovery: 'NONE',
+          last_error: null,
+          checkpoint_account_id: null,
+          checkpoint_type: null,
+          date_last_status_unipile: trx.fn.now(),
+        });
+        await upsertAccount(trx, {
+          accountId: input.accountId,
+          workflowId: accountWorkflowId(input.accountId),
+          provider: 'LINKEDIN',
+          userId: row.user_id,
+        });
+      });
+      const cookie = { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() };
+      const hints = { provider: 'LINKEDIN', userId: row.user_id, cookie };
+      const client = getClient();
+      await forwardToAccount(
+        client,
+        deps.accounts,
+        input.accountId,
+        { linked: { userId: row.user_id, provider: 'LINKEDIN' } },
+        hints,
+      );
+      await forwardToAccount(client, deps.accounts, input.accountId, { cookie }, hints);
+      log.info('LinkedIn account connected from extension cookies', { accountId: input.accountId });
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import type { Knex } from 'knex';
+import { cookieAad, cookieFingerprint, CookieCipher } from '../cookies/cookie-cipher';
+
+export interface SessionRow {
+  id: string;
+  user_id: string;
+  linkedin_member_id: string;
+  li_at: string;
+  li_a: string | null;
+  cookie_key_id: string;
+  cookie_fingerprint: string;
+  user_agent: string;
+  ip: string | null;
+  country: string | null;
+  date_last_cookie: Date;
+  account_id: string | null;
+  status: string;
+  recovery: string;
+  last_error: string | null;
+  checkpoint_account_id: string | null;
+  checkpoint_type: string | null;
+  date_last_status_unipile: Date | null;
+  date_last_try_connect: Date | null;
+}
+
+export interface CookieInput {
+  userId: string;
+  memberId: string;
+  liAt: string;
+  liA?: string;
+  userAgent: string;
+  ip?: string;
+  country?: string;
+}
+
+/** Stores the extension's latest cookies for (user, member), encrypted under the newest key. */
+export async function saveCookies(
+  db: Knex,
+  cipher: CookieCipher,
+  fingerprintSecret: string,
+  input: CookieInput,
+): Promise<SessionRow> {
+  const aad = cookieAad(input.userId, input.memberId);
+  const values = {
+    li_at: cipher.encrypt(input.liAt, aad),
+    li_a: input.liA ? cipher.encrypt(input.liA, aad) : null,
+    cookie_key_id: cipher.currentKeyId,
+    cookie_fingerprint: cookieFingerprint(fingerprintSecret, input.liAt),
+    user_agent: input.userAgent,
+    ip: input.ip ?? null,
+    country: input.country ?? null,
+    date_last_cookie: db.fn.now(),
+  };
+  const [row] = await db('linkedin_sessions')
+    .insert({ user_id: input.userId, linkedin_member_id: input.memberId, ...values })
+    .onConflict(['user_id', 'linkedin_member_id'])
+    .merge(values)
+    .returning('*');
+  return row as SessionRow;
+}
+
+export interface DecryptedCookies {
+  liAt: string;
+  liA?: string;
+  userAgent: string;
+  ip?: string;
+  country?: string;
+  fingerprint: string;
+}
+
+/** Decrypted cookies of a session, for the one Unipile call that needs them. Never log or return them. */
+export function openSession(cipher: CookieCipher, row: SessionRow): DecryptedCookies {
+  const aad = cookieAad(row.user_id, row.linkedin_member_id);
+  return {
+    liAt: cipher.decrypt(row.li_at, aad),
+    liA: row.li_a ? cipher.decrypt(row.li_a, aad) : undefined,
+    userAgent: row.user_agent,
+    ip: row.ip ?? undefined,
+    country: row.country ?? undefined,
+    fingerprint: row.cookie_fingerprint,
+  };
+}
+
+export function sessionById(db: Knex, id: string | number): Promise<SessionRow | undefined> {
+  return db<SessionRow>('linkedin_sessions')
+    .where({ id: String(id) })
+    .first();
+}
+
+/** The session whose cookies serve an account: the most recently refreshed one. */
+export function sessionForAccount(db: Knex, accountId: string): Promise<SessionRow | undefined> {
+  return db<SessionRow>('linkedin_sessions')
+    .where({ account_id: accountId })
+    .orderBy('date_last_cookie', 'desc')
+    .first();
+}
+
+/** Re-encrypts every cookie not under the newest key. Returns how many rows changed. */
+export async function reencryptCookies(db: Knex, cipher: CookieCipher): Promise<number> {
+  const rows = await db<SessionRow>('linkedin_sessions').whereNot({ cookie_key_id: cipher.currentKeyId });
+  for (const row of rows) {
+    const aad = cookieAad(row.user_id, row.linkedin_member_id);
+    await db('linkedin_sessions')
+      .where({ id: row.id, cookie_key_id: row.cookie_key_id })
+      .update({
+        li_at: cipher.encrypt(cipher.decrypt(row.li_at, aad), aad),
+        li_a: row.li_a ? cipher.encrypt(cipher.decrypt(row.li_a, aad), aad) : null,
+        cookie_key_id: cipher.currentKeyId,
+      });
+  }
+  return rows.length;
+}
