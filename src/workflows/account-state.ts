@@ -270,6 +270,7 @@ export function toView(state: AccountState, policy: RecoveryPolicy, now: number)
     nextEmailAt:
       step.type === 'email' ? iso(now) : step.type === 'wait' && waitingFor === 'email' ? iso(step.until) : null,
     lastError: state.lastError,
+    cookieAt: state.cookie?.at ?? null,
     completed: state.completed,
   };
 }

@@ -145,6 +145,8 @@ export interface AccountView {
   nextAttemptAt: string | null;
   nextEmailAt: string | null;
   lastError: string | null;
+  /** When the workflow last heard of an extension cookie for this account (null: never). */
+  cookieAt: string | null;
   completed: boolean;
 }
 

@@ -34,6 +34,8 @@ export class Stack {
   private workers: Worker[] = [];
   private workerRuns: Promise<void>[] = [];
   readonly logLines: string[] = [];
+  /** Every body the API answered through api$(), to check that no secret is ever returned. */
+  readonly responses: string[] = [];
   readonly apiKey = `sim-key-${randomBytes(8).toString('hex')}`;
   readonly databaseName = `test_${randomBytes(6).toString('hex')}`;
 
@@ -139,6 +141,7 @@ export class Stack {
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
+    this.responses.push(text);
     let json: any = undefined;
     try {
       json = JSON.parse(text);
@@ -223,18 +226,74 @@ export class Stack {
     );
   }
 
+  async extensionToken(userId: string): Promise<string> {
+    const res = await this.api$('POST', `/api/users/${userId}/extension-token`);
+    if (res.status !== 201) throw new Error(`extension-token answered ${res.status}`);
+    return res.json.token;
+  }
+
+  /** Posts cookies as the browser extension does. */
+  postCookies(token: string | null, body: unknown) {
+    return this.api$('POST', '/api/extension/linkedin-cookies', body, {
+      authorization: token ? `Bearer ${token}` : '',
+    });
+  }
+
+  session(userId: string, memberId: string) {
+    return this.db('linkedin_sessions').where({ user_id: userId, linkedin_member_id: memberId }).first();
+  }
+
+  /** A LinkedIn account connected from extension cookies, status OK. */
+  async linkedinAccount(
+    userId: string,
+    memberId: string,
+    liAt: string,
+    email: string | null = `${userId}@example.test`,
+  ) {
+    if (email) await this.api$('PUT', `/api/users/${userId}`, { email, name: 'Lin' });
+    const token = await this.extensionToken(userId);
+    const res = await this.postCookies(token, cookieBody(liAt, memberId));
+    if (res.status !== 202) throw new Error(`cookie post answered ${res.status}: ${res.text}`);
+    await waitFor(async () => !!(await this.session(userId, memberId))?.account_id, 30_000, 'cookie connection');
+    const accountId: string = (await this.session(userId, memberId)).account_id;
+    await waitFor(async () => (await this.accountRow(accountId))?.status === 'OK', 30_000, `${accountId} OK`);
+    // The account workflow may have been started by the CREATION_SUCCESS webhook before it heard of the cookie.
+    await waitFor(
+      async () => !!(await this.api$('GET', `/api/accounts/${accountId}`)).json?.workflow?.cookieAt,
+      30_000,
+      'workflow knows the cookie',
+    );
+    return { accountId, token };
+  }
+
+  reconnectCalls(accountId: string) {
+    return this.sim.calls.filter((c) => c.method === 'POST' && c.path === `/api/v1/accounts/${accountId}`);
+  }
+
+  connectCalls() {
+    return this.sim.calls.filter((c) => c.method === 'POST' && c.path === '/api/v1/accounts');
+  }
+
   restartCalls(accountId: string) {
     return this.sim.calls.filter((c) => c.method === 'POST' && c.path === `/api/v1/accounts/${accountId}/restart`);
   }
 }
 
 let runtimeInstalled = false;
-/** The SDK logs worker state changes at INFO; tests only want warnings. Once per process. */
+/** Every log line of the in-process workers (SDK, workflows, activities), kept so tests can search them. */
+export const workerLogLines: string[] = [];
+/** Keeps all worker logs in memory and prints only warnings. Once per process. */
 function quietRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({
+      logger: new DefaultLogger('DEBUG', (entry) => {
+        const line = `${entry.level} ${entry.message} ${JSON.stringify(entry.meta ?? {})}`;
+        workerLogLines.push(line);
+        if (entry.level === 'WARN' || entry.level === 'ERROR') console.warn(line);
+      }),
+    });
   } catch {
     // Already installed by another test file in this jest worker.
   }
@@ -252,6 +311,18 @@ export async function waitFor(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+export function cookieBody(liAt: string, memberId: string, extra: Record<string, unknown> = {}) {
+  return {
+    li_at: liAt,
+    li_a: `premium-${liAt}`,
+    user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0',
+    linkedin_member_id: memberId,
+    ip: '203.0.113.7',
+    country: 'fr',
+    ...extra,
+  };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

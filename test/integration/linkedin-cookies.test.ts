@@ -1,0 +1,222 @@
+import { maybeRecordHistory } from '../helpers/histories';
+import { cookieBody, sleep, Stack, waitFor } from '../helpers/stack';
+
+// Policy from configuration: RECONNECT_RETRY_INTERVAL=2s, RECONNECT_MAX_RETRIES=2 → 3 scheduled attempts.
+describe('LinkedIn silent reconnect from extension cookies', () => {
+  const stack = new Stack({ env: { CHECKPOINT_TIMEOUT: '3s', CONNECT_RETRY_INTERVAL: '6s' } });
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const mailsTo = (email: string) => stack.smtp.messages.filter((m) => m.to.includes(email));
+  const attempts = async (accountId: string) => (await stack.events(accountId)).filter((e) => e.type === 'attempt');
+
+  test('first cookie sync → custom-auth connect → account row, workflow running, status OK', async () => {
+    await stack.api$('PUT', '/api/users/lin-1', { email: 'lin1@example.test' });
+    const token = await stack.extensionToken('lin-1');
+    const first = await stack.postCookies(token, cookieBody('AQEDAfirst-cookie-1', 'member-1'));
+    expect(first.status).toBe(202);
+    expect(first.json).toMatchObject({ accountId: null, status: 'CONNECTING', recovery: 'NONE' });
+
+    await waitFor(async () => !!(await stack.session('lin-1', 'member-1'))?.account_id, 30_000, 'connected');
+    const accountId = (await stack.session('lin-1', 'member-1')).account_id;
+    const call = stack.connectCalls().pop()!;
+    expect(call.body).toEqual({
+      provider: 'LINKEDIN',
+      access_token: 'AQEDAfirst-cookie-1',
+      premium_token: 'premium-AQEDAfirst-cookie-1',
+      user_agent: 'Mozilla/5.0 (X11; Linux x86_64) Test/1.0',
+      country: 'FR',
+      ip: '203.0.113.7',
+    });
+    await waitFor(async () => (await stack.accountRow(accountId))?.status === 'OK', 30_000, 'OK');
+    expect(await stack.accountRow(accountId)).toMatchObject({ user_id: 'lin-1', account_type: 'LINKEDIN' });
+    const description = await stack.client.workflow.getHandle(`account-${accountId}`).describe();
+    expect(description.status.name).toBe('RUNNING');
+
+    const again = await stack.postCookies(token, cookieBody('AQEDAfirst-cookie-1', 'member-1'));
+    expect(again.json).toEqual({ accountId, status: 'OK', recovery: 'NONE' });
+    expect(stack.connectCalls()).toHaveLength(1);
+  });
+
+  test('checkpoint → wrong code is reported → right code connects', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: '424242' }]);
+    const token = await stack.extensionToken('lin-ckpt');
+    await stack.postCookies(token, cookieBody('AQEDAcheckpoint-cookie', 'member-ckpt'));
+    await waitFor(
+      async () => (await stack.session('lin-ckpt', 'member-ckpt'))?.recovery === 'CHECKPOINT',
+      30_000,
+      'checkpoint',
+    );
+    const pending = (await stack.session('lin-ckpt', 'member-ckpt')).checkpoint_account_id;
+    const status = await stack.postCookies(token, cookieBody('AQEDAcheckpoint-cookie', 'member-ckpt'));
+    expect(status.json).toMatchObject({ accountId: null, recovery: 'CHECKPOINT' });
+
+    const wrong = await stack.api$('POST', `/api/accounts/${pending}/checkpoint`, { code: '000000' });
+    expect(wrong.status).toBe(422);
+    expect(wrong.json.error.code).toBe('invalid_checkpoint_solution');
+    const right = await stack.api$('POST', `/api/accounts/${pending}/checkpoint`, { code: '424242' });
+    expect(right.status).toBe(200);
+    expect(right.json).toEqual({ outcome: 'connected', accountId: pending });
+    await waitFor(async () => (await stack.accountRow(pending))?.status === 'OK', 30_000, 'OK');
+    expect((await stack.session('lin-ckpt', 'member-ckpt')).account_id).toBe(pending);
+  });
+
+  test('no code → timeout clears the attempt; the next one waits for CONNECT_RETRY_INTERVAL', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA' }]);
+    const token = await stack.extensionToken('lin-slow');
+    const before = stack.connectCalls().length;
+    await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
+    const firstTry = Date.now();
+    await waitFor(
+      async () => (await stack.session('lin-slow', 'member-slow'))?.status === 'CHECKPOINT_TIMEOUT',
+      30_000,
+      'timeout',
+    );
+    expect(await stack.session('lin-slow', 'member-slow')).toMatchObject({
+      recovery: 'NONE',
+      checkpoint_account_id: null,
+    });
+
+    await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
+    await sleep(300);
+    expect(stack.connectCalls().length).toBe(before + 1); // too early: not retried
+    await sleep(Math.max(0, firstTry + 6500 - Date.now()));
+    await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
+    await waitFor(() => stack.connectCalls().length === before + 2, 10_000, 'second connection');
+  });
+
+  test('CREDENTIALS with every reconnect failing → 1 + RECONNECT_MAX_RETRIES attempts on the interval, then one email without the hint', async () => {
+    const { accountId } = await stack.linkedinAccount('lin-fail', 'member-fail', 'AQEDAfail-cookie-0001');
+    stack.script('reconnect', [{ result: 'fail' }, { result: 'fail' }, { result: 'fail' }], accountId);
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+
+    await waitFor(() => mailsTo('lin-fail@example.test').length === 1, 30_000, 'email');
+    const calls = stack.reconnectCalls(accountId);
+    expect(calls).toHaveLength(3);
+    for (let i = 1; i < calls.length; i++) {
+      expect(Date.parse(calls[i]!.at) - Date.parse(calls[i - 1]!.at)).toBeGreaterThanOrEqual(1900);
+    }
+    expect(calls.every((c) => (c.body as any).access_token === 'AQEDAfail-cookie-0001')).toBe(true);
+    expect(mailsTo('lin-fail@example.test')[0]!.text).not.toContain('extension');
+
+    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    expect(detail.json.workflow.incident.attempts.map((a: any) => [a.n, a.outcome, a.errorType])).toEqual([
+      [1, 'failed', 'errors/invalid_credentials'],
+      [2, 'failed', 'errors/invalid_credentials'],
+      [3, 'failed', 'errors/invalid_credentials'],
+    ]);
+    await waitFor(async () => (await stack.accountRow(accountId))?.recovery === 'WAITING_FOR_USER', 10_000, 'row');
+    await sleep(2500);
+    expect(stack.reconnectCalls(accountId)).toHaveLength(3);
+    expect(mailsTo('lin-fail@example.test')).toHaveLength(1);
+    stack.sim.emitStatus(accountId, 'OK');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'linkedin-reconnect-escalation');
+  });
+
+  test('the same with a stale cookie → the email asks to check the extension', async () => {
+    const { accountId } = await stack.linkedinAccount('lin-stale', 'member-stale', 'AQEDAstale-cookie-001');
+    await stack
+      .db('linkedin_sessions')
+      .where({ account_id: accountId })
+      .update({ date_last_cookie: stack.db.raw("now() - interval '2 days'") });
+    stack.script('reconnect', [{ result: 'fail' }, { result: 'fail' }, { result: 'fail' }], accountId);
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(() => mailsTo('lin-stale@example.test').length === 1, 30_000, 'email');
+    expect(mailsTo('lin-stale@example.test')[0]!.text).toContain('browser extension');
+  });
+
+  test('the third attempt succeeds → no email, incident closed, three attempts recorded', async () => {
+    const { accountId } = await stack.linkedinAccount('lin-third', 'member-third', 'AQEDAthird-cookie-001');
+    stack.script(
+      'reconnect',
+      [{ result: 'fail' }, { result: 'http_error', status: 401, type: 'expired_credentials' }, { result: 'succeed' }],
+      accountId,
+    );
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    expect((await attempts(accountId)).map((a) => a.data.outcome)).toEqual(['failed', 'failed', 'succeeded']);
+    expect(await stack.accountRow(accountId)).toMatchObject({ status: 'OK', recovery: 'NONE' });
+    await sleep(500);
+    expect(mailsTo('lin-third@example.test')).toHaveLength(0);
+  });
+
+  test('OK webhook while waiting → no further attempt', async () => {
+    const { accountId } = await stack.linkedinAccount('lin-ok', 'member-ok', 'AQEDAok-cookie-00001');
+    stack.script('reconnect', [{ result: 'fail' }, { result: 'fail' }, { result: 'fail' }], accountId);
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(() => stack.reconnectCalls(accountId).length === 1, 30_000, 'first attempt');
+    await stack.postWebhook(accountId, 'OK');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    await sleep(3000);
+    expect(stack.reconnectCalls(accountId)).toHaveLength(1);
+    expect(mailsTo('lin-ok@example.test')).toHaveLength(0);
+  });
+
+  test('a new cookie while waiting → an immediate attempt with the new li_at', async () => {
+    const { accountId, token } = await stack.linkedinAccount('lin-new', 'member-new', 'AQEDAold-cookie-00001');
+    stack.script('reconnect', [{ result: 'fail' }, { result: 'succeed' }], accountId);
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(() => stack.reconnectCalls(accountId).length === 1, 30_000, 'first attempt');
+    const failedAt = Date.now();
+    const res = await stack.postCookies(token, cookieBody('AQEDAnew-cookie-00002', 'member-new'));
+    expect(res.json).toMatchObject({ accountId, status: 'CREDENTIALS', recovery: 'RETRYING' });
+    await waitFor(() => stack.reconnectCalls(accountId).length === 2, 30_000, 'extra attempt');
+    expect(Date.now() - failedAt).toBeLessThan(1900); // before the 2s interval
+    expect((stack.reconnectCalls(accountId)[1]!.body as any).access_token).toBe('AQEDAnew-cookie-00002');
+    await stack.waitForEvent(accountId, 'incident_closed');
+    expect((await attempts(accountId)).map((a) => a.data.trigger)).toEqual(['schedule', 'new_cookie']);
+  });
+
+  test('reconnect now runs one attempt through an update and returns its outcome', async () => {
+    const { accountId } = await stack.linkedinAccount('lin-now', 'member-now', 'AQEDAnow-cookie-00001');
+    stack.script('reconnect', [{ result: 'fail' }], accountId);
+    const res = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`);
+    expect(res.status).toBe(200);
+    expect(res.json.attempt).toMatchObject({
+      action: 'reconnect',
+      trigger: 'manual',
+      outcome: 'failed',
+      errorType: 'errors/invalid_credentials',
+    });
+    const ok = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`);
+    expect(ok.json.attempt).toMatchObject({ outcome: 'succeeded' });
+  });
+
+  test('a new member id from the same user is a new account; the other is untouched', async () => {
+    const { accountId: a, token } = await stack.linkedinAccount('lin-switch', 'member-a', 'AQEDAswitch-cookie-a1');
+    const before = await stack.session('lin-switch', 'member-a');
+    await stack.postCookies(token, cookieBody('AQEDAswitch-cookie-b1', 'member-b'));
+    await waitFor(async () => !!(await stack.session('lin-switch', 'member-b'))?.account_id, 30_000, 'second account');
+    const b = (await stack.session('lin-switch', 'member-b')).account_id;
+    expect(b).not.toBe(a);
+    const after = await stack.session('lin-switch', 'member-a');
+    expect(after.li_at).toBe(before.li_at);
+    expect(after.account_id).toBe(a);
+    expect((await stack.client.workflow.getHandle(`account-${a}`).describe()).status.name).toBe('RUNNING');
+    expect((await stack.api$('GET', '/api/users/lin-switch/accounts')).json.items).toHaveLength(2);
+  });
+
+  test('extension tokens: missing, invalid, revoked → 401; another user → 403; malformed → 400, nothing stored', async () => {
+    const token = await stack.extensionToken('lin-auth');
+    const body = cookieBody('AQEDAauth-cookie-0001', 'member-auth');
+    expect((await stack.postCookies(null, body)).status).toBe(401);
+    expect((await stack.postCookies('ext_forged', body)).status).toBe(401);
+    expect((await stack.postCookies(token, { ...body, userId: 'someone-else' })).status).toBe(403);
+    const bad = await stack.postCookies(token, { ...body, user_agent: undefined, country: 'France' });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toContain('user_agent');
+    expect(bad.json.error.message).toContain('country');
+    expect(await stack.session('lin-auth', 'member-auth')).toBeUndefined();
+
+    const issued = await stack.api$('POST', '/api/users/lin-auth/extension-token');
+    expect((await stack.api$('DELETE', `/api/users/lin-auth/extension-tokens/${issued.json.tokenId}`)).status).toBe(
+      204,
+    );
+    expect((await stack.postCookies(issued.json.token, body)).status).toBe(401);
+    expect(
+      (await stack.api$('POST', '/api/users/lin-auth/extension-token', undefined, { authorization: 'Bearer x' }))
+        .status,
+    ).toBe(401);
+  });
+});
