@@ -142,7 +142,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
     try {
       await temporal.connection.withDeadline(Date.now() + 5000, () =>
         temporal.workflow.start(linkedinConnectWorkflow, {
-          workflowId: linkedinConnectWorkflowId(row.id),
+          workflowId: linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id),
           taskQueue: config.TEMPORAL_TASK_QUEUE,
           args: [{ sessionId: String(row.id), userId: row.user_id, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT }],
           workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
@@ -169,7 +169,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
     let result;
     try {
       result = await temporal.workflow
-        .getHandle(linkedinConnectWorkflowId(row.id))
+        .getHandle(linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id))
         .executeUpdate(solveCheckpointUpdate, {
           args: [code],
         });

@@ -188,6 +188,8 @@ export type CheckpointAnswer =
 
 export const solveCheckpointUpdate = defineUpdate<CheckpointAnswer, [string]>('solveCheckpoint');
 export const getConnectStateQuery = defineQuery<ConnectState>('getConnectState');
-export const linkedinConnectWorkflowId = (sessionId: string | number): string => `linkedin-connect-${sessionId}`;
+/** One connection workflow per (user, LinkedIn member): ids operators can search and that never collide. */
+export const linkedinConnectWorkflowId = (userId: string, memberId: string): string =>
+  `linkedin-connect-${userId}-${memberId}`;
 
 export const accountWorkflowId = (accountId: string): string => `account-${accountId}`;

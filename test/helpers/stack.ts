@@ -24,6 +24,7 @@ export interface StackOptions {
 /** Everything a test talks to, all real: PostgreSQL, Temporal dev server, SMTP, the simulator over HTTP, the API. */
 export class Stack {
   config!: Config;
+  env!: Record<string, string>;
   db!: Knex;
   sim!: UnipileSimulator;
   smtp = new SmtpPeer();
@@ -71,6 +72,7 @@ export class Stack {
       LOG_LEVEL: 'info',
       ...this.options.env,
     };
+    this.env = env;
     this.config = loadConfig(env);
     this.db = createDb(databaseUrl);
     await migrateLatest(this.db);

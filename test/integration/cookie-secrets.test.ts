@@ -1,0 +1,97 @@
+import { randomBytes } from 'node:crypto';
+import { CookieCipher, cookieAad } from '../../src/cookies/cookie-cipher';
+import { reencryptCookies } from '../../src/db/linkedin-sessions';
+import { historyText } from '../helpers/history-text';
+import { cookieBody, Stack, waitFor, workerLogLines } from '../helpers/stack';
+
+describe('cookie secrecy and key rotation', () => {
+  const stack = new Stack();
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const LI_AT = `AQEDA-secret-${randomBytes(12).toString('hex')}`;
+  const NEW_LI_AT = `AQEDA-secret-${randomBytes(12).toString('hex')}`;
+  const secrets = [LI_AT, NEW_LI_AT, `premium-${LI_AT}`, `premium-${NEW_LI_AT}`];
+
+  test('li_at appears nowhere in workflow histories, logs, API answers or plaintext columns', async () => {
+    const { accountId, token } = await stack.linkedinAccount('sec-user', 'member-sec', LI_AT);
+    stack.script(
+      'reconnect',
+      [{ result: 'fail' }, { result: 'checkpoint' }, { result: 'fail' }, { result: 'fail' }],
+      accountId,
+    );
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(() => stack.reconnectCalls(accountId).length === 1, 30_000, 'first attempt');
+    await stack.postCookies(token, cookieBody(NEW_LI_AT, 'member-sec'));
+    await waitFor(() => stack.smtp.messages.some((m) => m.to.includes('sec-user@example.test')), 30_000, 'email');
+    await stack.api$('GET', `/api/accounts/${accountId}`);
+    await stack.api$('GET', `/api/accounts/${accountId}/events`);
+
+    // The test can fail: the simulator did receive both cookies.
+    const sent = JSON.stringify(stack.sim.calls);
+    expect(sent).toContain(LI_AT);
+    expect(sent).toContain(NEW_LI_AT);
+
+    const workflows: { workflowId: string; runId: string }[] = [];
+    for await (const wf of stack.client.workflow.list({ query: `TaskQueue="${stack.config.TEMPORAL_TASK_QUEUE}"` })) {
+      workflows.push({ workflowId: wf.workflowId, runId: wf.runId });
+    }
+    expect(workflows.some((w) => w.workflowId.startsWith('linkedin-connect-'))).toBe(true);
+    expect(workflows.some((w) => w.workflowId === `account-${accountId}`)).toBe(true);
+    // Payloads are decoded: the CREDENTIALS signal sent to the account workflow is readable in its history.
+    const accountRuns = workflows.filter((w) => w.workflowId === `account-${accountId}`);
+    const accountText = accountRuns
+      .map((w) => historyText(stack.config.TEMPORAL_ADDRESS, w.workflowId, w.runId))
+      .join();
+    expect(accountText).toContain('"message":"CREDENTIALS"');
+    for (const wf of workflows) {
+      const text = historyText(stack.config.TEMPORAL_ADDRESS, wf.workflowId, wf.runId);
+      for (const secret of secrets)
+        expect({ workflow: wf.workflowId, leaks: text.includes(secret) }).toEqual({
+          workflow: wf.workflowId,
+          leaks: false,
+        });
+    }
+
+    const logs = [...stack.logLines, ...workerLogLines].join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    const answers = stack.responses.join('\n');
+    for (const secret of secrets) {
+      expect(logs.includes(secret)).toBe(false);
+      expect(answers.includes(secret)).toBe(false);
+    }
+
+    for (const table of ['accounts', 'account_events', 'webhook_receipts', 'email_log', 'linkedin_sessions']) {
+      const dump = JSON.stringify(await stack.db(table).select());
+      for (const secret of secrets) expect({ table, leaks: dump.includes(secret) }).toEqual({ table, leaks: false });
+    }
+    const row = await stack.session('sec-user', 'member-sec');
+    expect(row.li_at).toMatch(/^v1\.k1\./);
+    const cipher = new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY);
+    expect(cipher.decrypt(row.li_at, cookieAad('sec-user', 'member-sec'))).toBe(NEW_LI_AT);
+    // Bound to its row: the same ciphertext does not open as another user's.
+    expect(() => cipher.decrypt(row.li_at, cookieAad('other-user', 'member-sec'))).toThrow();
+  });
+
+  test('key rotation re-encrypts every row; before it, old keys still decrypt', async () => {
+    await stack.linkedinAccount('rot-user', 'member-rot', 'AQEDArotation-cookie-1', null);
+    const oldKeys = stack.config.COOKIE_ENCRYPTION_KEY;
+    const newKey = { id: 'k2', key: randomBytes(32) };
+    const rotated = new CookieCipher([newKey, ...oldKeys]);
+    const before = await stack.db('linkedin_sessions').select();
+    expect(before.every((r) => r.cookie_key_id === 'k1')).toBe(true);
+    for (const r of before)
+      expect(() => rotated.decrypt(r.li_at, cookieAad(r.user_id, r.linkedin_member_id))).not.toThrow();
+
+    expect(await reencryptCookies(stack.db, rotated)).toBe(before.length);
+    const after = await stack.db('linkedin_sessions').select();
+    const onlyNew = new CookieCipher([newKey]);
+    for (const r of after) {
+      expect(r.cookie_key_id).toBe('k2');
+      const plain = onlyNew.decrypt(r.li_at, cookieAad(r.user_id, r.linkedin_member_id));
+      const old = before.find((b) => b.id === r.id)!;
+      expect(plain).toBe(new CookieCipher(oldKeys).decrypt(old.li_at, cookieAad(old.user_id, old.linkedin_member_id)));
+    }
+    expect(await reencryptCookies(stack.db, rotated)).toBe(0);
+  });
+});
