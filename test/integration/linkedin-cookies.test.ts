@@ -1,4 +1,4 @@
-import { maybeRecordHistory } from '../helpers/histories';
+import { maybeRecordAllRuns } from '../helpers/histories';
 import { cookieBody, sleep, Stack, waitFor } from '../helpers/stack';
 
 // Policy from configuration: RECONNECT_RETRY_INTERVAL=2s, RECONNECT_MAX_RETRIES=2 → 3 scheduled attempts.
@@ -111,7 +111,12 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     expect(mailsTo('lin-fail@example.test')).toHaveLength(1);
     stack.sim.emitStatus(accountId, 'OK');
     await stack.waitForEvent(accountId, 'incident_closed');
-    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'linkedin-reconnect-escalation');
+    await maybeRecordAllRuns(
+      stack.client,
+      stack.config.TEMPORAL_ADDRESS,
+      `account-${accountId}`,
+      'linkedin-reconnect-escalation',
+    );
   });
 
   test('the same with a stale cookie → the email asks to check the extension', async () => {
