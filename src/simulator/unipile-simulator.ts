@@ -120,6 +120,7 @@ export class UnipileSimulator {
   readonly calls: RecordedCall[] = [];
   readonly deliveries: Delivery[] = [];
   private readonly scripts = new Map<string, Outcome[]>();
+  private readonly defaults = new Map<string, Outcome>();
   /** Open authentication intents waiting for a checkpoint code, by account id. */
   readonly intents = new Map<string, Intent>();
   private server?: Server;
@@ -143,7 +144,8 @@ export class UnipileSimulator {
   }
 
   reset(): void {
-    for (const map of [this.accounts, this.webhooks, this.links, this.scripts, this.intents]) map.clear();
+    for (const map of [this.accounts, this.webhooks, this.links, this.scripts, this.intents, this.defaults])
+      map.clear();
     this.calls.length = 0;
     this.deliveries.length = 0;
   }
@@ -154,12 +156,17 @@ export class UnipileSimulator {
     this.scripts.set(key, [...(this.scripts.get(key) ?? []), ...outcomes]);
   }
 
+  /** Sets the answer an operation gives once its script is used up (default: succeed), e.g. "always refuse". */
+  setDefault(operation: string, outcome: Outcome): void {
+    this.defaults.set(operation, outcome);
+  }
+
   private nextOutcome(operation: string, accountId?: string): Outcome {
     for (const key of accountId ? [`${operation}:${accountId}`, operation] : [operation]) {
       const queue = this.scripts.get(key);
       if (queue && queue.length > 0) return queue.shift()!;
     }
-    return { result: 'succeed' };
+    return this.defaults.get(operation) ?? { result: 'succeed' };
   }
 
   /** Applies a scripted delay and, for http_error, answers with the error body. Returns true when answered. */
@@ -550,6 +557,15 @@ export class UnipileSimulator {
         return;
       }
       this.script(b.operation, b.outcomes, b.accountId);
+      res.json({ ok: true });
+    });
+    app.post('/_sim/defaults', (req, res) => {
+      const b = (req.body ?? {}) as { operation?: string; outcome?: Outcome };
+      if (!b.operation || !b.outcome?.result) {
+        res.status(400).json({ error: 'operation and outcome.result are required' });
+        return;
+      }
+      this.setDefault(b.operation, b.outcome);
       res.json({ ok: true });
     });
     app.get('/_sim/calls', (_req, res) => void res.json(this.calls));
