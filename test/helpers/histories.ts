@@ -5,13 +5,9 @@ import { temporalCliPath } from './temporal-dev-server';
 
 export const HISTORY_DIR = resolve(__dirname, '../fixtures/histories');
 
-/**
- * With RECORD_HISTORIES=1, saves a finished scenario's workflow history as a replay fixture, exactly as
- * `temporal workflow show --output json` prints it. test/integration/replay.test.ts replays the committed ones.
- */
-export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
-  if (process.env.RECORD_HISTORIES !== '1') return;
-  const json = execFileSync(
+/** A workflow history exactly as `temporal workflow show --output json` prints it (the format replay accepts). */
+export function workflowShowJson(address: string, workflowId: string, runId?: string): string {
+  return execFileSync(
     temporalCliPath(),
     [
       'workflow',
@@ -24,10 +20,18 @@ export function maybeRecordHistory(address: string, workflowId: string, name: st
       '--output',
       'json',
     ],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
+}
+
+/**
+ * With RECORD_HISTORIES=1, saves a finished scenario's workflow history as a replay fixture.
+ * test/integration/replay.test.ts replays the committed ones.
+ */
+export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
+  if (process.env.RECORD_HISTORIES !== '1') return;
   mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(resolve(HISTORY_DIR, `${name}.json`), json);
+  writeFileSync(resolve(HISTORY_DIR, `${name}.json`), workflowShowJson(address, workflowId, runId));
 }
 
 /** Records every run of a workflow (oldest first) as `<name>-run<N>.json`: an incident may span a continue-as-new. */
@@ -42,4 +46,24 @@ export async function maybeRecordAllRuns(
   for await (const run of client.workflow.list({ query: `WorkflowId="${workflowId}"` })) runs.push(run);
   runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
   runs.forEach((run, i) => maybeRecordHistory(address, workflowId, `${name}-run${i + 1}`, run.runId));
+}
+
+/**
+ * A workflow's whole history as text with every payload decoded (inputs, signals, results, failures and summaries
+ * are base64 in the JSON), so tests can search it for secrets.
+ */
+export function historyText(address: string, workflowId: string, runId?: string): string {
+  const json = workflowShowJson(address, workflowId, runId);
+  const decoded: string[] = [json];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(walk);
+    else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (key === 'data' && typeof v === 'string') decoded.push(Buffer.from(v, 'base64').toString('utf8'));
+        else walk(v);
+      }
+    }
+  };
+  walk(JSON.parse(json));
+  return decoded.join('\n');
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CookieCipher, cookieAad } from '../../src/cookies/cookie-cipher';
 import { reencryptCookies } from '../../src/db/linkedin-sessions';
-import { historyText } from '../helpers/history-text';
+import { historyText } from '../helpers/histories';
 import { cookieBody, Stack, waitFor, workerLogLines } from '../helpers/stack';
 
 describe('cookie secrecy and key rotation', () => {
