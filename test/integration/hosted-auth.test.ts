@@ -34,6 +34,17 @@ describe('hosted-auth connect', () => {
     const html = await page.text();
     expect(html).toContain(accountId);
     expect(html).toContain('OK');
+    expect(html).not.toContain('Reconnect</a>');
+
+    // Once the account is broken, the same page offers a Reconnect button that leads to a fresh hosted link.
+    await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH');
+    await waitFor(async () => (await stack.accountRow(accountId))?.status === 'CREDENTIALS', 30_000, 'CREDENTIALS');
+    const broken = await (await fetch(landing)).text();
+    const button = /href="(\/accounts\/[^"]+\/reconnect\?token=[^"]+)">Reconnect<\/a>/.exec(broken)?.[1];
+    expect(button).toBeDefined();
+    const redirect = await fetch(`${stack.api.url}${button}`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toContain(`${stack.sim.url}/hosted/`);
   });
 
   test('a notify_url call without a valid token is refused and stores nothing', async () => {
