@@ -14,6 +14,8 @@ import { createMailer } from './email/mailer';
 import { createLogger } from './logger';
 import { UnipileSimulator } from './simulator/unipile-simulator';
 import { registerSearchAttributes } from './temporal';
+import { registerAccountStatusWebhook } from './unipile/register-webhook';
+import { UnipileApi } from './unipile/unipile-api';
 import { createAccountWorkers, installRuntime, runWorkers } from './worker';
 
 const ROOT = resolve(__dirname, '..');
@@ -154,21 +156,9 @@ async function main(): Promise<void> {
 
     if (sim) {
       // The simulator delivers account_status webhooks to this API, with the secret header, as Unipile would.
-      sim.webhooks.clear();
-      const res = await fetch(`${sim.url}/api/v1/webhooks`, {
-        method: 'POST',
-        headers: { 'x-api-key': config.UNIPILE_API_KEY, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          request_url: `http://127.0.0.1:${config.PORT}/webhooks/unipile/account-status`,
-          source: 'account_status',
-          name: 'dev account status',
-          headers: [
-            { key: 'Unipile-Auth', value: config.UNIPILE_WEBHOOK_SECRET },
-            { key: 'Content-Type', value: 'application/json' },
-          ],
-        }),
-      });
-      if (res.status !== 201) throw new Error(`could not register the simulator webhook (${res.status})`);
+      const local = `http://127.0.0.1:${config.PORT}`;
+      const unipile = new UnipileApi(config.UNIPILE_DSN, config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT);
+      await registerAccountStatusWebhook(unipile, local, config.UNIPILE_WEBHOOK_SECRET);
     }
 
     const base = config.PUBLIC_BASE_URL;

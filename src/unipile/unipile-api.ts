@@ -113,6 +113,26 @@ export class UnipileApi {
     );
   }
 
+  async listWebhooks(): Promise<{ id: string; source?: string; request_url: string }[]> {
+    const list = await this.call<{ items: { id: string; source?: string; request_url: string }[] }>(
+      'list webhooks',
+      () => this.sdk.webhook.getAll(),
+    );
+    return list.items;
+  }
+
+  async createWebhook(input: {
+    request_url: string;
+    source: 'account_status';
+    name: string;
+    headers: { key: string; value: string }[];
+  }): Promise<string> {
+    const created = await this.call<{ webhook_id: string }>('create webhook', () =>
+      this.sdk.webhook.create(input as never),
+    );
+    return created.webhook_id;
+  }
+
   async deleteAccount(accountId: string): Promise<void> {
     await this.call('delete account', () => this.sdk.account.delete(accountId));
   }

@@ -9,6 +9,8 @@ import { startApi, type RunningApi } from '../../src/api/server';
 import { createLogger } from '../../src/logger';
 import { UnipileSimulator, type Outcome } from '../../src/simulator/unipile-simulator';
 import { createAccountWorkers } from '../../src/worker';
+import { registerAccountStatusWebhook } from '../../src/unipile/register-webhook';
+import { UnipileApi } from '../../src/unipile/unipile-api';
 import { SmtpPeer } from './smtp-peer';
 import { freePort } from './temporal-dev-server';
 
@@ -81,16 +83,8 @@ export class Stack {
     const logger = createLogger('debug', 'api', { write: (line: string) => void this.logLines.push(line) });
     this.api = await startApi(this.config, { host: '127.0.0.1', logger });
 
-    await this.sim.webhooks.clear();
-    await this.simApi('POST', '/api/v1/webhooks', {
-      request_url: `${this.config.PUBLIC_BASE_URL}/webhooks/unipile/account-status`,
-      source: 'account_status',
-      name: 'account status',
-      headers: [
-        { key: 'Unipile-Auth', value: this.config.UNIPILE_WEBHOOK_SECRET },
-        { key: 'Content-Type', value: 'application/json' },
-      ],
-    });
+    const unipile = new UnipileApi(simUrl, this.apiKey, 5000);
+    await registerAccountStatusWebhook(unipile, this.config.PUBLIC_BASE_URL, this.config.UNIPILE_WEBHOOK_SECRET);
 
     this.clientConnection = Connection.lazy({ address: this.config.TEMPORAL_ADDRESS });
     this.client = new Client({ connection: this.clientConnection });
