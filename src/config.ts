@@ -50,7 +50,10 @@ export const configSchema = z.object({
   DATABASE_URL: required.describe('PostgreSQL connection string'),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
   TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
-  TEMPORAL_TASK_QUEUE: z.string().default('unipile-accounts').describe('Task queue of the account workers'),
+  TEMPORAL_TASK_QUEUE: z
+    .string()
+    .default('unipile-accounts')
+    .describe('Task queue of the account workers (Unipile calls use <queue>-unipile)'),
   UNIPILE_DSN: required.describe('Unipile workspace host (apiNN.unipile.com:PORT) or a full URL'),
   UNIPILE_API_KEY: required.describe('Unipile access token (X-API-KEY)'),
   PUBLIC_BASE_URL: url.describe('Public URL of this API, used in links, notify_url and webhooks'),
@@ -59,7 +62,7 @@ export const configSchema = z.object({
   UNIPILE_WEBHOOK_SECRET: required.describe('Value Unipile sends in the Unipile-Auth header'),
   SIGNING_SECRET: required.describe('HMAC secret for tokens in links and callbacks'),
   COOKIE_ENCRYPTION_KEY: encryptionKeys.describe('keyId:base64 pairs (32-byte keys) for cookie encryption'),
-  SMTP_URL: required.describe('SMTP server URL for nodemailer, e.g. smtp://user:pass@host:587'),
+  SMTP_URL: required.describe('nodemailer SMTP URL (smtp://user:pass@host:587); file:///dir writes .eml files'),
   MAIL_FROM: required.describe('From address of emails'),
   RECONNECT_RETRY_INTERVAL: duration('1h').describe('Time between automatic recovery attempts'),
   RECONNECT_MAX_RETRIES: z.coerce.number().int().min(0).default(4).describe('Retries after the first attempt'),
@@ -79,11 +82,14 @@ export const configSchema = z.object({
   CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
   CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
-  RECONCILE_INTERVAL: duration('1h').describe('How often account status is reconciled with Unipile'),
+  RECONCILE_INTERVAL: duration('1h').describe('Reserved for reconciliation with Unipile (not used yet)'),
   UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
   UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
   INBOX_RELAY_INTERVAL: duration('5s').describe('How often stored webhooks not yet forwarded are retried'),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
+    .default('info')
+    .describe('pino log level'),
 });
 
 export type Config = z.infer<typeof configSchema>;
