@@ -76,11 +76,10 @@ async function main(): Promise<void> {
   env.MAIL_FROM ??= 'Account keeper <accounts@localhost>';
 
   try {
-    // Database: DATABASE_URL as given, or the local PostgreSQL (its database created when missing).
-    if (!env.DATABASE_URL) {
-      env.DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/unipile_accounts_dev';
-      await ensureDatabase(env.DATABASE_URL);
-    }
+    // Database: DATABASE_URL as given (created when missing), or an embedded PGlite kept in .data/pglite that the
+    // API and the worker of this process share.
+    if (!env.DATABASE_URL) env.DATABASE_URL = `pglite://${resolve(DATA, 'pglite')}`;
+    await ensureDatabase(env.DATABASE_URL);
 
     // Temporal: TEMPORAL_ADDRESS as given, or a dev server persisted in .data/ with its UI.
     let temporalUi = '(your Temporal UI)';
@@ -125,7 +124,11 @@ async function main(): Promise<void> {
     let sim: UnipileSimulator | undefined;
     if (!env.UNIPILE_DSN) {
       env.UNIPILE_API_KEY = secrets.SIMULATOR_API_KEY;
-      sim = new UnipileSimulator({ apiKey: env.UNIPILE_API_KEY!, port: SIMULATOR_PORT });
+      sim = new UnipileSimulator({
+        apiKey: env.UNIPILE_API_KEY!,
+        port: SIMULATOR_PORT,
+        stateFile: resolve(DATA, 'simulator-state.json'),
+      });
       env.UNIPILE_DSN = await sim.start();
       stopList.push(() => sim!.stop());
     }
@@ -151,7 +154,7 @@ async function main(): Promise<void> {
       await workerConnection.close();
     });
 
-    const api = await startApi(config, { logger });
+    const api = await startApi(config, { logger, db });
     stopList.push(() => api.stop());
 
     if (sim) {
@@ -172,7 +175,7 @@ Unipile account keeper is running.
   Temporal        ${config.TEMPORAL_ADDRESS}${added.length ? ` (registered ${added.join(', ')})` : ''}
   Unipile         ${config.UNIPILE_DSN}${sim ? '   (simulator)' : ''}
   Emails          ${config.SMTP_URL.startsWith('file://') ? outbox : config.SMTP_URL.replace(/\/\/[^@]*@/, '//')}
-  Database        ${config.DATABASE_URL.replace(/\/\/[^@]*@/, '//')}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}
+  Database        ${config.DATABASE_URL.replace(/\/\/[^@]*@/, '//')}${config.DATABASE_URL.startsWith('pglite:') ? ' (embedded)' : ''}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}
 ${generated.length ? `\nGenerated for development (kept in .data/dev-secrets.json): ${generated.join(', ')}\n  API_TOKEN=${config.API_TOKEN}\n` : ''}
 Try it:
   1. curl -X PUT ${base}/api/users/alice ${auth} -H 'Content-Type: application/json' -d '{"email":"alice@example.com","name":"Alice"}'

@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Knex } from 'knex';
 import { loadConfig, recoveryPolicy, unipileBaseUrl, type Config } from '../config';
 import { createDb } from '../db/knex';
 import { close, listen } from '../http-listen';
@@ -17,9 +18,13 @@ export interface RunningApi {
 }
 
 /** Starts the API and the webhook relay. Temporal is connected lazily: webhooks are stored even while it is down. */
-export async function startApi(config: Config, options: { host?: string; logger?: Logger } = {}): Promise<RunningApi> {
+export async function startApi(
+  config: Config,
+  options: { host?: string; logger?: Logger; db?: Knex } = {},
+): Promise<RunningApi> {
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'api');
-  const db = createDb(config.DATABASE_URL);
+  // An embedded database is shared with the worker in the same process, which then owns it.
+  const db = options.db ?? createDb(config.DATABASE_URL);
   const temporalSettings = {
     address: config.TEMPORAL_ADDRESS,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -53,7 +58,7 @@ export async function startApi(config: Config, options: { host?: string; logger?
       await relay.stop();
       await close(server);
       await temporal.connection.close();
-      await db.destroy();
+      if (!options.db) await db.destroy();
     },
   };
 }

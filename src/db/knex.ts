@@ -16,7 +16,22 @@ const migrationSource: Knex.MigrationSource<string> = {
   getMigration: async (name) => MIGRATIONS[name] as Migration,
 };
 
+/** `pglite:///abs/dir` (or `pglite://memory`): the embedded database `npm run dev` uses when DATABASE_URL is unset. */
+export const isEmbedded = (databaseUrl: string): boolean => databaseUrl.startsWith('pglite:');
+
 export function createDb(databaseUrl: string): Knex {
+  if (isEmbedded(databaseUrl)) {
+    // PGlite serves one session: knex-pglite keeps a single connection, shared by everything in this process.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ClientPgLite = require('knex-pglite');
+    const location = databaseUrl.replace(/^pglite:\/\//, '');
+    return knex({
+      client: ClientPgLite,
+      dialect: 'postgres',
+      connection: location === 'memory' ? {} : { filename: location },
+      migrations: { migrationSource },
+    } as Knex.Config);
+  }
   return knex({
     client: 'pg',
     connection: databaseUrl,
@@ -32,6 +47,7 @@ export async function migrateLatest(db: Knex): Promise<string[]> {
 
 /** Creates the database named in the URL when it does not exist (development and tests). */
 export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  if (isEmbedded(databaseUrl)) return;
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!name) return;

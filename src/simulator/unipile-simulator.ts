@@ -2,6 +2,7 @@
 // status codes, error bodies and webhook deliveries. Tests and `npm run dev` talk to it over HTTP; control
 // endpoints under /_sim let a test script outcomes and emit status webhooks.
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { escapeHtml } from '../html';
@@ -88,6 +89,8 @@ export interface SimulatorOptions {
   host?: string;
   /** Base delay between webhook retries; Unipile's schedule is undocumented (incremental). */
   webhookRetryDelayMs?: number;
+  /** Keeps accounts and webhooks across restarts (npm run dev). */
+  stateFile?: string;
 }
 
 const MS_ISO = /^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -130,7 +133,23 @@ export class UnipileSimulator {
 
   constructor(private readonly options: SimulatorOptions) {}
 
+  private load(): void {
+    const file = this.options.stateFile;
+    if (!file || !existsSync(file)) return;
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { accounts: SimAccount[]; webhooks: SimWebhook[] };
+    for (const a of saved.accounts) this.accounts.set(a.id, a);
+    for (const w of saved.webhooks) this.webhooks.set(w.id, w);
+  }
+
+  private save(): void {
+    const file = this.options.stateFile;
+    if (!file) return;
+    const state = { accounts: [...this.accounts.values()], webhooks: [...this.webhooks.values()] };
+    writeFileSync(file, JSON.stringify(state, null, 2));
+  }
+
   async start(): Promise<string> {
+    this.load();
     const { server, url } = await listen(this.app(), this.options.port ?? 0, this.options.host);
     this.server = server;
     this.url = url;
@@ -139,6 +158,7 @@ export class UnipileSimulator {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.save();
     await Promise.allSettled([...this.pending]);
     if (this.server) await close(this.server);
   }

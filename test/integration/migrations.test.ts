@@ -1,7 +1,31 @@
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
 import knex from 'knex';
 import { randomBytes } from 'node:crypto';
 import { createDb, ensureDatabase, migrateLatest } from '../../src/db/knex';
 import { PG_BASE } from '../helpers/stack';
+
+const TABLES = [
+  'account_events',
+  'accounts',
+  'email_log',
+  'extension_tokens',
+  'linkedin_sessions',
+  'users',
+  'webhook_receipts',
+];
+
+describe('migrations on the embedded database (PGlite)', () => {
+  test('run up, down and up again cleanly', () => {
+    const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
+    const out = execFileSync(tsx, [resolve(__dirname, '../helpers/pglite-migrations.ts')], { encoding: 'utf8' });
+    const seen = JSON.parse(out);
+    expect(seen.applied).toEqual(['20261127000001_core', '20261127000002_linkedin_cookies']);
+    expect(seen.afterUp).toEqual(TABLES);
+    expect(seen.afterDown).toEqual([]);
+    expect(seen.afterUpAgain).toEqual(TABLES);
+  });
+});
 
 describe('migrations on PostgreSQL', () => {
   const name = `test_mig_${randomBytes(5).toString('hex')}`;
@@ -23,15 +47,7 @@ describe('migrations on PostgreSQL', () => {
 
   test('run up, down and up again cleanly', async () => {
     expect(await migrateLatest(db)).toEqual(['20261127000001_core', '20261127000002_linkedin_cookies']);
-    expect(await tables()).toEqual([
-      'account_events',
-      'accounts',
-      'email_log',
-      'extension_tokens',
-      'linkedin_sessions',
-      'users',
-      'webhook_receipts',
-    ]);
+    expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);
     expect(await tables()).toEqual([]);
     await migrateLatest(db);
