@@ -11,10 +11,19 @@ if [ -x "$BIN" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$VERSION" ] && "$BIN" --v
   echo "$BIN"
   exit 0
 fi
-command -v go >/dev/null || { echo "Go is needed to build the Temporal CLI ($VERSION); install Go >= 1.25" >&2; exit 1; }
-echo "Building the Temporal CLI $VERSION into $CACHE/$VERSION (a few minutes, once)..." >&2
 mkdir -p "$CACHE/$VERSION"
-GOBIN="$CACHE/$VERSION" go install "github.com/temporalio/cli/cmd/temporal@$VERSION" >&2
+if command -v go >/dev/null; then
+  echo "Building the Temporal CLI $VERSION into $CACHE/$VERSION (a few minutes, once)..." >&2
+  GOBIN="$CACHE/$VERSION" go install "github.com/temporalio/cli/cmd/temporal@$VERSION" >&2
+else
+  # No Go: the official release archive for this platform.
+  os=$(uname -s | tr '[:upper:]' '[:lower:]')
+  arch=$(uname -m); case "$arch" in x86_64) arch=amd64 ;; aarch64 | arm64) arch=arm64 ;; esac
+  echo "Downloading the Temporal CLI $VERSION for $os/$arch..." >&2
+  curl -fsSL "https://temporal.download/cli/archive/${VERSION#v}?platform=$os&arch=$arch" -o "$CACHE/$VERSION/cli.tar.gz" >&2 ||
+    { echo "Could not download the Temporal CLI; install Go >= 1.25 and run again" >&2; exit 1; }
+  tar -xzf "$CACHE/$VERSION/cli.tar.gz" -C "$CACHE/$VERSION" temporal && rm -f "$CACHE/$VERSION/cli.tar.gz"
+fi
 "$BIN" --version >&2
 echo "$VERSION" >"$STAMP"
 echo "$BIN"

@@ -181,8 +181,10 @@ Try it:
   1. curl -X PUT ${base}/api/users/alice ${auth} -H 'Content-Type: application/json' -d '{"email":"alice@example.com","name":"Alice"}'
   2. curl -X POST ${base}/api/users/alice/connect-link ${auth}
      then open the "url" it returns and press Connect: the landing page lists the account.
-  3. curl -X POST ${base}/webhooks/unipile/account-status -H "Unipile-Auth: ${config.UNIPILE_WEBHOOK_SECRET}" \\
-       -H 'Content-Type: application/json' -d '{"AccountStatus":{"account_id":"<id from step 2>","account_type":"GOOGLE_OAUTH","message":"CREDENTIALS"}}'
+  3. curl ${base}/api/users/alice/accounts ${auth}
+     gives its accountId; break it as Unipile would:
+     curl -X POST ${base}/webhooks/unipile/account-status -H "Unipile-Auth: ${config.UNIPILE_WEBHOOK_SECRET}" \\
+       -H 'Content-Type: application/json' -d '{"AccountStatus":{"account_id":"<accountId>","account_type":"GOOGLE_OAUTH","message":"CREDENTIALS"}}'
      and the reconnect email appears in ${config.SMTP_URL.startsWith('file://') ? outbox : 'your mailbox'}.
 
 Ctrl-C stops everything.`);
