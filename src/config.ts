@@ -50,6 +50,12 @@ export const configSchema = z.object({
   DATABASE_URL: required.describe('PostgreSQL connection string'),
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233').describe('Temporal frontend host:port'),
   TEMPORAL_NAMESPACE: z.string().default('default').describe('Temporal namespace'),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true')
+    .describe('Connect to Temporal over TLS (on by itself when TEMPORAL_API_KEY is set)'),
+  TEMPORAL_API_KEY: z.string().optional().describe('API key for Temporal Cloud (optional)'),
   TEMPORAL_TASK_QUEUE: z
     .string()
     .default('unipile-accounts')
@@ -93,6 +99,14 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Connection options shared by the API's client, the workers and the set-up scripts. */
+export function temporalConnectionOptions(
+  config: Pick<Config, 'TEMPORAL_ADDRESS' | 'TEMPORAL_TLS' | 'TEMPORAL_API_KEY'>,
+) {
+  const apiKey = config.TEMPORAL_API_KEY || undefined;
+  return { address: config.TEMPORAL_ADDRESS, tls: config.TEMPORAL_TLS || !!apiKey, ...(apiKey ? { apiKey } : {}) };
+}
 
 export class ConfigError extends Error {}
 

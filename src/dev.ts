@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from './api/server';
-import { loadConfig } from './config';
+import { loadConfig, temporalConnectionOptions } from './config';
 import { createDb, ensureDatabase, migrateLatest } from './db/knex';
 import { createMailer } from './email/mailer';
 import { createLogger } from './logger';
@@ -116,7 +116,13 @@ async function main(): Promise<void> {
       await waitForTemporal(env.TEMPORAL_ADDRESS, child);
       temporalUi = `http://localhost:${TEMPORAL_UI_PORT}`;
     }
-    const admin = await Connection.connect({ address: env.TEMPORAL_ADDRESS });
+    const admin = await Connection.connect(
+      temporalConnectionOptions({
+        TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
+        TEMPORAL_TLS: env.TEMPORAL_TLS === 'true',
+        TEMPORAL_API_KEY: env.TEMPORAL_API_KEY,
+      }),
+    );
     const added = await registerSearchAttributes(admin, env.TEMPORAL_NAMESPACE ?? 'default');
     await admin.close();
 
@@ -144,7 +150,7 @@ async function main(): Promise<void> {
 
     const logger = createLogger(config.LOG_LEVEL, 'dev');
     installRuntime(logger);
-    const workerConnection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+    const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
     const mailer = createMailer(config.SMTP_URL);
     const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer });
     const workersDone = runWorkers(workers);

@@ -18,13 +18,20 @@ export interface TemporalSettings {
   address: string;
   namespace: string;
   taskQueue: string;
+  tls?: boolean;
+  apiKey?: string;
 }
 
 /** A client whose connection is made on first use, so the API starts (and stores webhooks) while Temporal is down. */
 export function createTemporalClient(settings: TemporalSettings): Client {
   // No client-side gRPC retries: the relay retries stored receipts itself, and the retry interceptor's backoff
   // timers outlive a deadline (they fired on a closed channel after shutdown).
-  const connection = Connection.lazy({ address: settings.address, interceptors: [] });
+  const connection = Connection.lazy({
+    address: settings.address,
+    tls: settings.tls ?? false,
+    ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    interceptors: [],
+  });
   return new Client({ connection, namespace: settings.namespace });
 }
 

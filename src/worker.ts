@@ -1,7 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from './activities';
-import { loadConfig, recoveryPolicy, unipileBaseUrl, type Config } from './config';
+import { loadConfig, recoveryPolicy, temporalConnectionOptions, unipileBaseUrl, type Config } from './config';
 import { CookieCipher } from './cookies/cookie-cipher';
 import { createDb } from './db/knex';
 import { createMailer, type Mailer } from './email/mailer';
@@ -85,7 +85,7 @@ export function installRuntime(logger: Logger): void {
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
   installRuntime(logger);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const db = createDb(config.DATABASE_URL);
   const mailer = createMailer(config.SMTP_URL);
   try {

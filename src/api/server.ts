@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { loadConfig, recoveryPolicy, unipileBaseUrl, type Config } from '../config';
+import { loadConfig, recoveryPolicy, temporalConnectionOptions, unipileBaseUrl, type Config } from '../config';
 import { createDb } from '../db/knex';
 import { close, listen } from '../http-listen';
 import { createLogger, type Logger } from '../logger';
@@ -26,7 +26,7 @@ export async function startApi(
   // An embedded database is shared with the worker in the same process, which then owns it.
   const db = options.db ?? createDb(config.DATABASE_URL);
   const temporalSettings = {
-    address: config.TEMPORAL_ADDRESS,
+    ...temporalConnectionOptions(config),
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     policy: recoveryPolicy(config),

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, parseDuration, unipileBaseUrl } from '../../src/config';
+import { ConfigError, loadConfig, parseDuration, temporalConnectionOptions, unipileBaseUrl } from '../../src/config';
 
 const base = {
   DATABASE_URL: 'postgres://localhost/x',
@@ -61,5 +61,19 @@ describe('configuration', () => {
   test('the DSN means https unless a full URL is given', () => {
     expect(unipileBaseUrl('api8.unipile.com:13851')).toBe('https://api8.unipile.com:13851');
     expect(unipileBaseUrl('http://127.0.0.1:4010/')).toBe('http://127.0.0.1:4010');
+  });
+
+  test('Temporal Cloud: an API key turns TLS on', () => {
+    expect(temporalConnectionOptions(loadConfig(base))).toEqual({ address: '127.0.0.1:7233', tls: false });
+    expect(
+      temporalConnectionOptions(
+        loadConfig({ ...base, TEMPORAL_API_KEY: 'k', TEMPORAL_ADDRESS: 'ns.tmprl.cloud:7233' }),
+      ),
+    ).toEqual({
+      address: 'ns.tmprl.cloud:7233',
+      tls: true,
+      apiKey: 'k',
+    });
+    expect(temporalConnectionOptions(loadConfig({ ...base, TEMPORAL_TLS: 'true' })).tls).toBe(true);
   });
 });
