@@ -12,12 +12,18 @@ export function rawDefault(schema: z.ZodTypeAny): string | undefined {
   return undefined;
 }
 
+/** A variable that must be set: no default and not optional. */
+export function isRequired(schema: z.ZodTypeAny): boolean {
+  return rawDefault(schema) === undefined && !schema.isOptional();
+}
+
 /** The README's configuration table, generated from the configuration schema (`npm run docs:config`). */
 export function configTable(): string {
   const rows = Object.entries(configSchema.shape).map(([name, schema]) => {
-    const fallback = rawDefault(schema as z.ZodTypeAny);
-    const description = (schema as z.ZodTypeAny).description ?? '';
-    return `| \`${name}\` | ${fallback === undefined ? 'required' : `\`${fallback}\``} | ${description} |`;
+    const s = schema as z.ZodTypeAny;
+    const fallback = rawDefault(s);
+    const shown = fallback !== undefined ? `\`${fallback}\`` : isRequired(s) ? 'required' : 'optional';
+    return `| \`${name}\` | ${shown} | ${s.description ?? ''} |`;
   });
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

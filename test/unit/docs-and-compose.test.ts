@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from '../../src/config';
-import { configTable, rawDefault, TABLE_END, TABLE_START } from '../../src/config-docs';
+import { configTable, isRequired, TABLE_END, TABLE_START } from '../../src/config-docs';
 
 const root = resolve(__dirname, '../..');
 const cells = (table: string) =>
@@ -30,7 +30,7 @@ describe('docker-compose.yml', () => {
   const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true });
   const known = Object.keys(configSchema.shape);
   const required = Object.entries(configSchema.shape)
-    .filter(([, schema]) => rawDefault(schema as z.ZodTypeAny) === undefined)
+    .filter(([, schema]) => isRequired(schema as z.ZodTypeAny))
     .map(([name]) => name);
 
   test.each(['api', 'worker'])('%s sets only known variables and every required one', (service) => {
