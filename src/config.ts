@@ -110,12 +110,25 @@ export function temporalConnectionOptions(
 
 export class ConfigError extends Error {}
 
+function describeIssues(error: z.ZodError): string {
+  return `Invalid configuration: ${error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; ')}`;
+}
+
 /** Validates the environment once; the message names every missing or malformed value, never their contents. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
   if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`);
-  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  throw new ConfigError(describeIssues(result.error));
+}
+
+type ConfigKey = keyof typeof configSchema.shape;
+
+/** Validates only the settings a command needs (scripts that touch one service), with the same messages. */
+export function loadConfigPart<K extends ConfigKey>(keys: K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const mask = Object.fromEntries(keys.map((k) => [k, true])) as Partial<Record<ConfigKey, true>>;
+  const result = configSchema.pick(mask).safeParse(env);
+  if (result.success) return result.data as Pick<Config, K>;
+  throw new ConfigError(describeIssues(result.error));
 }
 
 /** The recovery timings handed to account workflows, in milliseconds. */

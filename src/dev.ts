@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from './api/server';
-import { loadConfig, temporalConnectionOptions } from './config';
+import { loadConfig, loadConfigPart, temporalConnectionOptions } from './config';
 import { createDb, ensureDatabase, migrateLatest } from './db/knex';
 import { createMailer } from './email/mailer';
 import { createLogger } from './logger';
@@ -116,14 +116,12 @@ async function main(): Promise<void> {
       await waitForTemporal(env.TEMPORAL_ADDRESS, child);
       temporalUi = `http://localhost:${TEMPORAL_UI_PORT}`;
     }
-    const admin = await Connection.connect(
-      temporalConnectionOptions({
-        TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
-        TEMPORAL_TLS: env.TEMPORAL_TLS === 'true',
-        TEMPORAL_API_KEY: env.TEMPORAL_API_KEY,
-      }),
+    const temporalSettings = loadConfigPart(
+      ['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TLS', 'TEMPORAL_API_KEY'],
+      env,
     );
-    const added = await registerSearchAttributes(admin, env.TEMPORAL_NAMESPACE ?? 'default');
+    const admin = await Connection.connect(temporalConnectionOptions(temporalSettings));
+    const added = await registerSearchAttributes(admin, temporalSettings.TEMPORAL_NAMESPACE);
     await admin.close();
 
     // Unipile: UNIPILE_DSN as given, or the simulator.

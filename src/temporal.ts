@@ -81,27 +81,15 @@ export async function forwardToAccount(
   // The client would keep retrying an unreachable server; the stored receipt is retried by the relay instead.
   const deadline = Date.now() + FORWARD_TIMEOUT_MS;
   try {
-    await client.connection.withDeadline(deadline, () => {
-      if ('status' in message) {
-        return client.workflow.signalWithStart(accountWorkflow, {
-          ...base,
-          signal: statusEventSignal,
-          signalArgs: [message.status],
-        });
-      }
-      if ('linked' in message) {
-        return client.workflow.signalWithStart(accountWorkflow, {
-          ...base,
-          signal: accountLinkedSignal,
-          signalArgs: [message.linked],
-        });
-      }
-      return client.workflow.signalWithStart(accountWorkflow, {
-        ...base,
-        signal: cookieUpdatedSignal,
-        signalArgs: [message.cookie],
-      });
-    });
+    const [signal, arg] =
+      'status' in message
+        ? [statusEventSignal.name, message.status]
+        : 'linked' in message
+          ? [accountLinkedSignal.name, message.linked]
+          : [cookieUpdatedSignal.name, message.cookie];
+    await client.connection.withDeadline(deadline, () =>
+      client.workflow.signalWithStart(accountWorkflow, { ...base, signal, signalArgs: [arg] }),
+    );
     return 'signalled';
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) return 'workflow_closed';

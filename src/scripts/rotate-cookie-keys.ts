@@ -1,16 +1,15 @@
 // npm run cookies:rotate: re-encrypts every stored extension cookie under the first key of COOKIE_ENCRYPTION_KEY.
 // Rotation: put the new key first and keep the old ones after it, deploy, run this, then drop the old keys.
-import { configSchema } from '../config';
+import { loadConfigPart } from '../config';
 import { CookieCipher } from '../cookies/cookie-cipher';
 import { reencryptCookies } from '../db/linkedin-sessions';
 import { createDb } from '../db/knex';
 
 async function main(): Promise<void> {
-  const parsed = configSchema.pick({ DATABASE_URL: true, COOKIE_ENCRYPTION_KEY: true }).safeParse(process.env);
-  if (!parsed.success) throw new Error(parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '));
-  const db = createDb(parsed.data.DATABASE_URL);
+  const config = loadConfigPart(['DATABASE_URL', 'COOKIE_ENCRYPTION_KEY']);
+  const db = createDb(config.DATABASE_URL);
   try {
-    const cipher = new CookieCipher(parsed.data.COOKIE_ENCRYPTION_KEY);
+    const cipher = new CookieCipher(config.COOKIE_ENCRYPTION_KEY);
     const n = await reencryptCookies(db, cipher);
     console.log(`re-encrypted ${n} session(s) under key ${cipher.currentKeyId}`);
   } finally {
