@@ -91,7 +91,40 @@ export const configSchema = z.object({
   RECONCILE_INTERVAL: duration('1h').describe('Reserved for reconciliation with Unipile (not used yet)'),
   UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
   UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
-  INBOX_RELAY_INTERVAL: duration('5s').describe('How often stored webhooks not yet forwarded are retried'),
+  INBOX_RELAY_INTERVAL: duration('5s').describe(
+    'How often the API sweeps for stored events not forwarded when they arrived (Temporal down, a crash)',
+  ),
+  FORWARD_CONCURRENCY: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(32)
+    .describe('Accounts whose events one API process forwards to Temporal at once'),
+  RECEIPT_MAX_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Refusals by Temporal before a stored event is parked as dead (unreachable: retried forever)'),
+  RECEIPT_RETRY_MAX_DELAY: duration('30s').describe('Longest backoff between two tries of one stored event'),
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe('Account workflows kept in worker memory (default: sized from the heap by the SDK)'),
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(40)
+    .describe('Workflow tasks one worker runs at once'),
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(100)
+    .describe('Activities one worker runs at once, per task queue'),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')

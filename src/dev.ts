@@ -13,7 +13,7 @@ import { createDb, ensureDatabase, migrateLatest } from './db/knex';
 import { createMailer } from './email/mailer';
 import { createLogger } from './logger';
 import { UnipileSimulator } from './simulator/unipile-simulator';
-import { registerSearchAttributes } from './temporal';
+import { registerSearchAttributes } from './temporal-client';
 import { registerAccountStatusWebhook } from './unipile/register-webhook';
 import { UnipileApi } from './unipile/unipile-api';
 import { createAccountWorkers, installRuntime, runWorkers } from './worker';
@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     installRuntime(logger);
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
     const mailer = createMailer(config.SMTP_URL);
-    const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer });
+    const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer, logger });
     const workersDone = runWorkers(workers);
     stopList.push(async () => {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

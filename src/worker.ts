@@ -6,6 +6,9 @@ import { CookieCipher } from './cookies/cookie-cipher';
 import { createDb } from './db/knex';
 import { createMailer, type Mailer } from './email/mailer';
 import { createLogger, type Logger } from './logger';
+import { ReceiptForwarder } from './inbound/receipt-forwarder';
+import { clientOver } from './temporal-client';
+import { hostname } from 'node:os';
 import { UnipileApi } from './unipile/unipile-api';
 import { unipileTaskQueue } from './workflows/definitions';
 
@@ -14,6 +17,7 @@ export interface WorkerDeps {
   connection: NativeConnection;
   db: Knex;
   mailer: Mailer;
+  logger?: Logger;
   /** Prebuilt workflow bundle (production, tests); otherwise the worker bundles src/workflows at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -24,17 +28,36 @@ export interface WorkerDeps {
  */
 export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  // Events the workers store themselves (a finished cookie connection) are forwarded at once, like the API's; the
+  // API's sweep catches any this process could not deliver.
+  const forwarding = new ReceiptForwarder(
+    {
+      db: deps.db,
+      temporal: clientOver(deps.connection, config.TEMPORAL_NAMESPACE),
+      settings: {
+        address: config.TEMPORAL_ADDRESS,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        policy: recoveryPolicy(config),
+      },
+      logger: deps.logger ?? createLogger(config.LOG_LEVEL, 'worker'),
+    },
+    {
+      owner: `worker@${hostname()}:${process.pid}`,
+      leaseMs: 30_000,
+      sweepIntervalMs: 0,
+      concurrency: 8,
+      maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
+      maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
+    },
+  );
+  forwarding.start();
   const activities = createActivities({
     db: deps.db,
     mailer: deps.mailer,
     unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
     cipher: new CookieCipher(config.COOKIE_ENCRYPTION_KEY),
-    accounts: {
-      address: config.TEMPORAL_ADDRESS,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      policy: recoveryPolicy(config),
-    },
+    forwarding,
     publicBaseUrl: config.PUBLIC_BASE_URL,
     signingSecret: config.SIGNING_SECRET,
     mailFrom: config.MAIL_FROM,
@@ -46,6 +69,13 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     activities: bookkeeping,
+    // Sized from measurements (docs/BENCHMARKS.md): an evicted account workflow replays its (short) history.
+    ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined
+      ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }
+      : {}),
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
@@ -57,6 +87,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
     activities: { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',
   });
   return [main, unipile];
@@ -95,6 +126,7 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
       connection,
       db,
       mailer,
+      logger,
       workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
     });
     logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker started');

@@ -6,7 +6,7 @@ import { sessionForAccount } from '../db/linkedin-sessions';
 import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 import { signToken } from '../tokens';
 import { UnipileCallError } from '../unipile/unipile-api';
-import type { AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
+import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
 
 export interface ActivityDeps extends LinkedinDeps {
   mailer: Mailer;
@@ -33,7 +33,10 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createLinkedinActivities(deps),
 
-    /** Writes the account row and appends the workflow's new journal entries to the event history. */
+    /**
+     * Writes the account row (with the workflow's view, which backend reads answer from) and appends the
+     * workflow's new journal entries to the event history.
+     */
     async recordAccountState(input: {
       accountId: string;
       workflowId: string;
@@ -42,7 +45,9 @@ export function createActivities(deps: ActivityDeps) {
       status: string;
       recovery: string;
       entries: JournalEntry[];
+      view?: AccountView;
     }): Promise<void> {
+      if (input.entries.length === 0) return upsertAccount(db, input);
       await db.transaction(async (trx) => {
         await upsertAccount(trx, input);
         await appendAccountEvents(trx, input.accountId, input.entries);

@@ -1,18 +1,18 @@
-import { getClient, log } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { CookieCipher } from '../cookies/cookie-cipher';
 import { upsertAccount } from '../db/repository';
 import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
-import { forwardToAccount, type TemporalSettings } from '../temporal';
+import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
 import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';
-import { accountWorkflowId, type AttemptRecord, type RecoveryPolicy } from '../workflows/definitions';
+import { accountWorkflowId, type AttemptRecord } from '../workflows/definitions';
 
 export interface LinkedinDeps {
   db: Knex;
   unipile: UnipileApi;
   cipher: CookieCipher;
-  /** Where account workflows run, to start one for a newly connected account. */
-  accounts: TemporalSettings & { policy: RecoveryPolicy };
+  /** Hands stored events to the account workflows (starting one for a newly connected account). */
+  forwarding: Forwarding;
 }
 
 /** Outcome of a cookie connection or a checkpoint answer; carries ids and types only. */
@@ -132,10 +132,22 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
         });
     },
 
-    /** The account exists at Unipile: store it, tie the session to it and start (or tell) its workflow. */
+    /**
+     * The account exists at Unipile: store it and tie the session to it, and tell its workflow (started if need
+     * be) through the same stored events as any webhook: it now belongs to the user, and has this cookie.
+     */
     async finishLinkedinConnection(input: { sessionId: string; accountId: string }): Promise<void> {
       const row = await session(input.sessionId);
-      await db.transaction(async (trx) => {
+      const cookie = { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() };
+      const events = [
+        {
+          source: 'cookie_connection' as const,
+          accountId: input.accountId,
+          payload: { userId: row.user_id, provider: 'LINKEDIN', cookie },
+        },
+        { source: 'extension_cookie' as const, accountId: input.accountId, payload: cookie },
+      ];
+      await receiveEvents({ db, forwarding: deps.forwarding }, events, async (trx) => {
         await trx('linkedin_sessions').where({ id: row.id }).update({
           account_id: input.accountId,
           status: 'OK',
@@ -152,17 +164,6 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
           userId: row.user_id,
         });
       });
-      const cookie = { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() };
-      const hints = { provider: 'LINKEDIN', userId: row.user_id, cookie };
-      const client = getClient();
-      await forwardToAccount(
-        client,
-        deps.accounts,
-        input.accountId,
-        { linked: { userId: row.user_id, provider: 'LINKEDIN' } },
-        hints,
-      );
-      await forwardToAccount(client, deps.accounts, input.accountId, { cookie }, hints);
       log.info('LinkedIn account connected from extension cookies', { accountId: input.accountId });
     },
   };

@@ -2,6 +2,8 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { findAccount, type AccountRow } from '../db/repository';
+import { accountIdSchema, userIdSchema } from '../ids';
+import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals } from '../tokens';
 import { accountStatus, UnipileCallError } from '../unipile/unipile-api';
 import { accountWorkflowId, getAccountStateQuery, type AccountView } from '../workflows/definitions';
@@ -9,7 +11,13 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { createHostedLink } from './links';
 
-export const idParam = z.string().min(1).max(200);
+const accountParams = z.object({ accountId: accountIdSchema });
+const userParams = z.object({ userId: userIdSchema });
+
+/** The path's account id, checked (SPEC §10.1): a 400 names `accountId`. */
+export const accountIdParam = (params: unknown): string => parse(accountParams, params).accountId;
+/** The path's user id, checked: a 400 names `userId`. */
+export const userIdParam = (params: unknown): string => parse(userParams, params).userId;
 const userBody = z.object({ email: z.string().email(), name: z.string().max(200).optional() });
 const PROVIDERS = [
   'LINKEDIN',
@@ -32,10 +40,18 @@ const linkBody = z
   .strict();
 const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  before: z.coerce.number().int().positive().optional(),
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
+const accountQuery = z.strictObject({ live: z.enum(['true', 'false']).optional() });
+const receiptsQuery = z.strictObject({
+  state: z.enum(['dead', 'pending', 'forwarded']).default('dead'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+const receiptParams = z.object({ receiptId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 export function toAccountJson(row: AccountRow) {
+  const view = row.view;
   return {
     accountId: row.account_id,
     userId: row.user_id,
@@ -46,11 +62,15 @@ export function toAccountJson(row: AccountRow) {
     workflowId: row.workflow_id,
     lastUpdate: row.last_update,
     createdOn: row.created_on,
+    // As the workflow last persisted it; null before its first transition.
+    nextAttemptAt: view?.nextAttemptAt ?? null,
+    nextEmailAt: view?.nextEmailAt ?? null,
+    lastError: view?.lastError ?? null,
   };
 }
 
 export async function accountOr404(db: Knex, accountId: string): Promise<AccountRow> {
-  const row = await findAccount(db, parse(idParam, accountId));
+  const row = await findAccount(db, accountIdParam({ accountId }));
   if (!row) throw new HttpError(404, 'not_found', `No account ${accountId}`);
   return row;
 }
@@ -85,7 +105,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   const router = Router();
 
   router.put('/api/users/:userId', async (req, res) => {
-    const userId = parse(idParam, req.params.userId);
+    const userId = userIdParam(req.params);
     const body = parse(userBody, req.body);
     await db('users')
       .insert({ id: userId, email: body.email, name: body.name ?? null })
@@ -95,7 +115,7 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/api/users/:userId/connect-link', async (req, res) => {
-    const userId = parse(idParam, req.params.userId);
+    const userId = userIdParam(req.params);
     const body = parse(linkBody, req.body);
     try {
       res.status(201).json(await createHostedLink(config, deps.unipile, { userId, ...body }));
@@ -121,20 +141,28 @@ export function backendRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/api/users/:userId/accounts', async (req, res) => {
-    const userId = parse(idParam, req.params.userId);
+    const userId = userIdParam(req.params);
     const rows = await db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
     res.json({ items: rows.map(toAccountJson) });
   });
 
   router.get('/api/accounts/:accountId', async (req, res) => {
     const row = await accountOr404(db, req.params.accountId);
-    let workflow: AccountView | null = null;
+    const { live } = parse(accountQuery, req.query);
+    // One indexed read by default: the workflow persists its view on every transition. `live=true` asks the
+    // workflow itself (needs a worker, and a replay when the workflow is not cached).
+    if (live !== 'true') {
+      res.json({ ...toAccountJson(row), workflow: row.view ?? null, live: false });
+      return;
+    }
+    let workflow: AccountView;
     try {
       workflow = await deps.temporal.workflow.getHandle(accountWorkflowId(row.account_id)).query(getAccountStateQuery);
     } catch (err) {
       deps.logger.debug({ accountId: row.account_id, err: (err as Error).message }, 'workflow query failed');
+      throw new HttpError(503, 'unavailable', 'The account workflow could not be queried; retry later');
     }
-    res.json({ ...toAccountJson(row), workflow });
+    res.json({ ...toAccountJson(row), workflow, live: true });
   });
 
   router.get('/api/accounts/:accountId/events', async (req, res) => {
@@ -177,16 +205,68 @@ export function backendRoutes(deps: ApiDeps): Router {
       if (!(err instanceof UnipileCallError && err.status === 404)) throw unipileFailure(err);
     }
     // Unipile will also send DELETED; this stored copy makes the local deletion independent of that webhook.
-    await db('webhook_receipts').insert({
-      source: 'api',
-      account_id: row.account_id,
-      message: 'DELETED',
-      payload: JSON.stringify({
-        AccountStatus: { account_id: row.account_id, account_type: row.account_type, message: 'DELETED' },
-      }),
-    });
-    deps.relay.kick();
+    await receiveEvents({ db, forwarding: deps.forwarder }, [
+      {
+        source: 'api',
+        accountId: row.account_id,
+        payload: {
+          AccountStatus: {
+            account_id: row.account_id,
+            account_type: row.account_type ?? 'UNKNOWN',
+            message: 'DELETED',
+          },
+        },
+      },
+    ]);
     res.status(202).json({ accountId: row.account_id, status: 'DELETED' });
+  });
+
+  // Stored events that could not be delivered (dead) or are still waiting (pending), for operators.
+  router.get('/api/receipts', async (req, res) => {
+    const q = parse(receiptsQuery, req.query);
+    const query = db('webhook_receipts')
+      .where({ state: q.state })
+      .orderBy('id', 'desc')
+      .limit(q.limit + 1)
+      .select('id', 'source', 'account_id', 'message', 'received_at', 'forward_attempts', 'last_error', 'state');
+    if (q.before) void query.where('id', '<', q.before);
+    const rows = (await query) as {
+      id: string;
+      source: string;
+      account_id: string | null;
+      message: string | null;
+      received_at: Date;
+      forward_attempts: number;
+      last_error: string | null;
+      state: string;
+    }[];
+    const page = rows.slice(0, q.limit);
+    res.json({
+      items: page.map((r) => ({
+        id: Number(r.id),
+        source: r.source,
+        accountId: r.account_id,
+        message: r.message,
+        state: r.state,
+        receivedAt: r.received_at,
+        attempts: r.forward_attempts,
+        lastError: r.last_error,
+      })),
+      nextCursor: rows.length > q.limit ? Number(page[page.length - 1]!.id) : null,
+    });
+  });
+
+  // Puts a dead receipt back in its account's queue (after the cause was fixed); it is forwarded at once.
+  router.post('/api/receipts/:receiptId/replay', async (req, res) => {
+    const { receiptId } = parse(receiptParams, req.params);
+    const row = await db('webhook_receipts').where({ id: receiptId }).first();
+    if (!row) throw new HttpError(404, 'not_found', `No receipt ${receiptId}`);
+    if (row.state !== 'dead') throw new HttpError(409, 'not_dead', `Receipt ${receiptId} is ${row.state}, not dead`);
+    await db('webhook_receipts')
+      .where({ id: receiptId, state: 'dead' })
+      .update({ state: 'pending', forward_attempts: 0, next_attempt_at: db.fn.now(), claimed_until: null });
+    if (row.account_id) deps.forwarder.kick(row.account_id);
+    res.status(202).json({ id: receiptId, state: 'pending' });
   });
 
   return router;

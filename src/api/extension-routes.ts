@@ -7,14 +7,16 @@ import { z } from 'zod';
 import { CookieCipher } from '../cookies/cookie-cipher';
 import { findAccount } from '../db/repository';
 import { saveCookies, sessionById, type SessionRow } from '../db/linkedin-sessions';
-import { linkedinConnectWorkflow } from '../workflows';
+import { receiveEvents } from '../inbound/inbound-events';
 import {
   accountWorkflowId,
+  LINKEDIN_CONNECT_WORKFLOW_TYPE,
   linkedinConnectWorkflowId,
+  type LinkedinConnectWorkflowFn,
   reconnectNowUpdate,
   solveCheckpointUpdate,
 } from '../workflows/definitions';
-import { accountOr404, idParam, parse } from './backend-routes';
+import { accountIdParam, accountOr404, parse, userIdParam } from './backend-routes';
 import type { ApiDeps } from './deps';
 import { HttpError } from './http-errors';
 
@@ -23,7 +25,8 @@ const cookieBody = z
     li_at: z.string().min(10, 'must be the li_at cookie value').max(4096),
     li_a: z.string().min(1).max(4096).optional(),
     user_agent: z.string().min(1).max(1024),
-    linkedin_member_id: z.string().min(1).max(200),
+    // Short enough that the connection's workflow id stays under Temporal's 255 characters.
+    linkedin_member_id: z.string().min(1).max(100),
     ip: z
       .string()
       .refine((v) => isIP(v) === 4, 'must be an IPv4 address')
@@ -63,7 +66,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
   }
 
   router.post('/api/users/:userId/extension-token', async (req, res) => {
-    const userId = parse(idParam, req.params.userId);
+    const userId = userIdParam(req.params);
     const token = `ext_${randomBytes(24).toString('base64url')}`;
     const [row] = await db('extension_tokens')
       .insert({ user_id: userId, token_hash: hashToken(token) })
@@ -73,7 +76,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
   });
 
   router.delete('/api/users/:userId/extension-tokens/:tokenId', async (req, res) => {
-    const userId = parse(idParam, req.params.userId);
+    const userId = userIdParam(req.params);
     const tokenId = parse(z.coerce.number().int().positive(), req.params.tokenId);
     const n = await db('extension_tokens')
       .where({ id: tokenId, user_id: userId })
@@ -101,13 +104,13 @@ export function extensionRoutes(deps: ApiDeps): Router {
 
     if (row.account_id) {
       // The account workflow learns of the new cookie through the durable inbox, like any webhook.
-      await db('webhook_receipts').insert({
-        source: 'extension_cookie',
-        account_id: row.account_id,
-        message: 'COOKIE',
-        payload: JSON.stringify({ fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() }),
-      });
-      deps.relay.kick();
+      await receiveEvents({ db, forwarding: deps.forwarder }, [
+        {
+          source: 'extension_cookie',
+          accountId: row.account_id,
+          payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
+        },
+      ]);
       const account = await findAccount(db, row.account_id);
       res.status(202).json({
         accountId: row.account_id,
@@ -141,7 +144,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
     if (claimed.length === 0) return false;
     try {
       await temporal.connection.withDeadline(Date.now() + 5000, () =>
-        temporal.workflow.start(linkedinConnectWorkflow, {
+        temporal.workflow.start<LinkedinConnectWorkflowFn>(LINKEDIN_CONNECT_WORKFLOW_TYPE, {
           workflowId: linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id),
           taskQueue: config.TEMPORAL_TASK_QUEUE,
           args: [{ sessionId: String(row.id), userId: row.user_id, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT }],
@@ -162,7 +165,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
   }
 
   router.post('/api/accounts/:accountId/checkpoint', async (req, res) => {
-    const accountId = parse(idParam, req.params.accountId);
+    const accountId = accountIdParam(req.params);
     const { code } = parse(checkpointBody, req.body);
     const row = await db<SessionRow>('linkedin_sessions').where({ checkpoint_account_id: accountId }).first();
     if (!row) throw new HttpError(404, 'not_found', `No checkpoint is waiting for account ${accountId}`);

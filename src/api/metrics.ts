@@ -1,8 +1,60 @@
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Knex } from 'knex';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ForwarderMetrics } from '../inbound/receipt-forwarder';
 
-export function createMetrics() {
+export function createMetrics(db?: Knex) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  const receiptsForwarded = new Counter({
+    name: 'unipile_receipts_forwarded_total',
+    help: 'Stored webhook receipts handed to account workflows, by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const forwardFailures = new Counter({
+    name: 'unipile_receipt_forward_failures_total',
+    help: 'Tries to forward a stored receipt that failed, by kind (transient: Temporal unreachable; permanent: refused)',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const receiptsParked = new Counter({
+    name: 'unipile_receipts_dead_total',
+    help: 'Receipts parked as dead after repeated permanent failures',
+    registers: [registry],
+  });
+  const forwardLag = new Histogram({
+    name: 'unipile_receipt_forward_lag_seconds',
+    help: 'Time from storing a receipt to its delivery to the account workflow',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [registry],
+  });
+  if (db) {
+    new Gauge({
+      name: 'unipile_receipts',
+      help: 'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const rows = (await db('webhook_receipts')
+          .whereIn('state', ['pending', 'dead'])
+          .select('state')
+          .count({ n: '*' })
+          .groupBy('state')) as { state: string; n: string | number }[];
+        this.reset();
+        for (const state of ['pending', 'dead']) {
+          this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+        }
+      },
+    });
+  }
+  const forwarder: ForwarderMetrics = {
+    forwarded: (outcome, lagSeconds) => {
+      receiptsForwarded.inc({ outcome });
+      forwardLag.observe(lagSeconds);
+    },
+    failed: (kind) => forwardFailures.inc({ kind }),
+    dead: () => receiptsParked.inc(),
+  };
   return {
     registry,
     webhooksReceived: new Counter({
@@ -11,17 +63,7 @@ export function createMetrics() {
       labelNames: ['source', 'result'],
       registers: [registry],
     }),
-    receiptsForwarded: new Counter({
-      name: 'unipile_receipts_forwarded_total',
-      help: 'Stored webhook receipts handed to account workflows, by outcome',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
-    forwardFailures: new Counter({
-      name: 'unipile_receipt_forward_failures_total',
-      help: 'Attempts to forward a stored receipt that failed (Temporal unreachable)',
-      registers: [registry],
-    }),
+    forwarder,
   };
 }
 

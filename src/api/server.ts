@@ -4,20 +4,24 @@ import { loadConfig, recoveryPolicy, temporalConnectionOptions, unipileBaseUrl, 
 import { createDb } from '../db/knex';
 import { close, listen } from '../http-listen';
 import { createLogger, type Logger } from '../logger';
-import { createTemporalClient } from '../temporal';
+import { hostname } from 'node:os';
+import { createTemporalClient } from '../temporal-client';
+import { ReceiptForwarder } from '../inbound/receipt-forwarder';
 import { UnipileApi } from '../unipile/unipile-api';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
-import { WebhookRelay } from './webhook-relay';
+
+/** A claim on a receipt outlives one forward (5 s deadline) several times over; a dead process's claims lapse. */
+const FORWARD_LEASE_MS = 30_000;
 
 export interface RunningApi {
   url: string;
   server: Server;
-  relay: WebhookRelay;
+  forwarder: ReceiptForwarder;
   stop(): Promise<void>;
 }
 
-/** Starts the API and the webhook relay. Temporal is connected lazily: webhooks are stored even while it is down. */
+/** Starts the API and the receipt forwarder. Temporal is connected lazily: webhooks are stored even while it is down. */
 export async function startApi(
   config: Config,
   options: { host?: string; logger?: Logger; db?: Knex } = {},
@@ -32,30 +36,33 @@ export async function startApi(
     policy: recoveryPolicy(config),
   };
   const temporal = createTemporalClient(temporalSettings);
-  const metrics = createMetrics();
+  const metrics = createMetrics(db);
   const unipile = new UnipileApi(
     unipileBaseUrl(config.UNIPILE_DSN),
     config.UNIPILE_API_KEY,
     config.UNIPILE_REQUEST_TIMEOUT,
   );
-  const relay = new WebhookRelay({
-    db,
-    temporal,
-    settings: temporalSettings,
-    logger,
-    metrics,
-    intervalMs: config.INBOX_RELAY_INTERVAL,
-  });
-  const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, relay });
+  const forwarder = new ReceiptForwarder(
+    { db, temporal, settings: temporalSettings, logger, metrics: metrics.forwarder },
+    {
+      owner: `api@${hostname()}:${process.pid}`,
+      leaseMs: FORWARD_LEASE_MS,
+      sweepIntervalMs: config.INBOX_RELAY_INTERVAL,
+      concurrency: config.FORWARD_CONCURRENCY,
+      maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
+      maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
+    },
+  );
+  const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, forwarder });
   const { server, url } = await listen(app, config.PORT, options.host ?? '0.0.0.0');
-  relay.start();
+  forwarder.start();
   logger.info({ url }, 'API listening');
   return {
     url,
     server,
-    relay,
+    forwarder,
     async stop() {
-      await relay.stop();
+      await forwarder.stop();
       await close(server);
       await temporal.connection.close();
       if (!options.db) await db.destroy();

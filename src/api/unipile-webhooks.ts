@@ -1,6 +1,8 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { upsertAccount } from '../db/repository';
+import { findAccount, upsertAccount } from '../db/repository';
+import { accountIdSchema } from '../ids';
+import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals, verifyToken } from '../tokens';
 import { UnipileCallError } from '../unipile/unipile-api';
 import { accountWorkflowId } from '../workflows/definitions';
@@ -9,16 +11,17 @@ import { HttpError, validationError } from './http-errors';
 
 const accountStatusBody = z.object({
   AccountStatus: z.object({
-    account_id: z.string().min(1),
-    account_type: z.string().min(1),
-    message: z.string().min(1),
+    account_id: accountIdSchema,
+    account_type: z.string().min(1).max(64),
+    message: z.string().min(1).max(64),
   }),
 });
 
 const hostedAuthBody = z.object({
-  status: z.string().min(1),
-  account_id: z.string().min(1),
-  name: z.string().optional(),
+  status: z.string().min(1).max(64),
+  account_id: accountIdSchema,
+  // The signed user reference we put in the link: without it the callback could name any account.
+  name: z.string().min(1).max(512),
 });
 
 /** Webhooks created through Unipile's API carry no JSON Content-Type unless configured: parse any body as JSON. */
@@ -46,22 +49,17 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
       metrics.webhooksReceived.inc({ source: 'account_status', result: 'invalid' });
       throw validationError(parsed.error);
     }
-    const { account_id, message } = parsed.data.AccountStatus;
     try {
       // Stored first: once Unipile has its 200, the event survives any crash or Temporal outage.
-      await db('webhook_receipts').insert({
-        source: 'account_status',
-        account_id,
-        message,
-        payload: JSON.stringify(parsed.data),
-      });
+      await receiveEvents({ db, forwarding: deps.forwarder }, [
+        { source: 'account_status', accountId: parsed.data.AccountStatus.account_id, payload: parsed.data },
+      ]);
     } catch (err) {
       deps.logger.error({ err: (err as Error).message }, 'could not store webhook');
       throw new HttpError(503, 'unavailable', 'Could not store the event; retry later');
     }
     metrics.webhooksReceived.inc({ source: 'account_status', result: 'stored' });
     res.status(200).json({ received: true });
-    deps.relay.kick();
   });
 
   router.post('/webhooks/unipile/hosted-auth', rawText, async (req, res) => {
@@ -71,7 +69,7 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     const parsed = hostedAuthBody.safeParse(parseJson(req.body));
     if (!parsed.success) throw validationError(parsed.error);
     const { account_id, name } = parsed.data;
-    if (name !== undefined && verifyToken(config.SIGNING_SECRET, 'user', name) !== userId) {
+    if (verifyToken(config.SIGNING_SECRET, 'user', name) !== userId) {
       throw new HttpError(403, 'forbidden', 'name does not belong to this link');
     }
 
@@ -83,26 +81,35 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
       const status = err instanceof UnipileCallError && err.status === 401 ? 502 : 503;
       throw new HttpError(status, 'unipile_unavailable', 'Could not confirm the account with Unipile');
     }
-    if (!account) throw new HttpError(404, 'not_found', `Unipile has no account ${account_id}`);
+    if (!account || account.object !== 'Account' || account.id !== account_id) {
+      throw new HttpError(404, 'not_found', `Unipile has no account ${account_id}`);
+    }
+    const owner = (await findAccount(db, account_id))?.user_id;
+    if (owner && owner !== userId) {
+      throw new HttpError(409, 'owned_by_another_user', 'This account belongs to another user');
+    }
 
-    await db.transaction(async (trx) => {
-      await upsertAccount(trx, {
-        accountId: account_id,
-        workflowId: accountWorkflowId(account_id),
-        provider: account.type,
-        userId,
-        name: account.name,
-      });
-      await trx('webhook_receipts').insert({
-        source: 'hosted_auth',
-        account_id,
-        message: parsed.data.status,
-        payload: JSON.stringify({ userId, provider: account.type, name: account.name }),
-      });
-    });
+    await receiveEvents(
+      { db, forwarding: deps.forwarder },
+      [
+        {
+          source: 'hosted_auth',
+          accountId: account_id,
+          callbackStatus: parsed.data.status,
+          payload: { userId, provider: account.type, name: account.name },
+        },
+      ],
+      (trx) =>
+        upsertAccount(trx, {
+          accountId: account_id,
+          workflowId: accountWorkflowId(account_id),
+          provider: account.type,
+          userId,
+          name: account.name,
+        }),
+    );
     metrics.webhooksReceived.inc({ source: 'hosted_auth', result: 'stored' });
     res.status(200).json({ received: true });
-    deps.relay.kick();
   });
 
   return router;

@@ -1,6 +1,7 @@
 import knex, { type Knex } from 'knex';
 import * as core from '../../migrations/20261127000001_core';
 import * as linkedinCookies from '../../migrations/20261127000002_linkedin_cookies';
+import * as eventPipeline from '../../migrations/20261129000001_event_pipeline';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -8,6 +9,7 @@ type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 const MIGRATIONS: Record<string, Migration> = {
   '20261127000001_core': core,
   '20261127000002_linkedin_cookies': linkedinCookies,
+  '20261129000001_event_pipeline': eventPipeline,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

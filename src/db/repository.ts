@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { JournalEntry } from '../workflows/definitions';
+import type { AccountView, JournalEntry } from '../workflows/definitions';
 
 export interface AccountRow {
   id: string;
@@ -12,6 +12,8 @@ export interface AccountRow {
   workflow_id: string;
   last_update: Date;
   created_on: Date;
+  /** The workflow's view, as it last persisted it. */
+  view: AccountView | null;
 }
 
 export interface UserRow {
@@ -28,6 +30,7 @@ export interface AccountSnapshot {
   name?: string | null;
   status?: string;
   recovery?: string;
+  view?: AccountView;
 }
 
 /** Inserts or updates the account row; fields left null keep what is stored. */
@@ -48,6 +51,8 @@ export async function upsertAccount(db: Knex, s: AccountSnapshot): Promise<void>
     name: db.raw('coalesce(excluded.name, accounts.name)'),
   };
   if (s.status) Object.assign(merge, { status: s.status, recovery: s.recovery ?? 'NONE', last_update: db.fn.now() });
+  if (s.view) Object.assign(row, { view: JSON.stringify(s.view) });
+  if (s.view) Object.assign(merge, { view: JSON.stringify(s.view) });
   await db('accounts').insert(row).onConflict('account_id').merge(merge);
 }
 

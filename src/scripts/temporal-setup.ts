@@ -2,7 +2,7 @@
 // TEMPORAL_NAMESPACE (idempotent).
 import { Connection } from '@temporalio/client';
 import { loadConfigPart, temporalConnectionOptions } from '../config';
-import { registerSearchAttributes } from '../temporal';
+import { registerSearchAttributes } from '../temporal-client';
 
 async function main(): Promise<void> {
   const config = loadConfigPart(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_TLS', 'TEMPORAL_API_KEY']);

@@ -37,6 +37,9 @@ export interface HostedLinkInput {
   failure_redirect_url?: string;
 }
 
+/** The SDK joins path segments as given: an id is always encoded, so it can never name another endpoint. */
+const segment = (id: string): string => encodeURIComponent(id);
+
 /** The calls this service makes to Unipile, through the official SDK, with a timeout and typed errors. */
 export class UnipileApi {
   private readonly sdk: UnipileClient;
@@ -81,7 +84,7 @@ export class UnipileApi {
   /** The account, or null when Unipile does not know it. */
   async getAccount(accountId: string): Promise<UnipileAccount | null> {
     try {
-      return await this.call<UnipileAccount>('get account', () => this.sdk.account.getOne(accountId));
+      return await this.call<UnipileAccount>('get account', () => this.sdk.account.getOne(segment(accountId)));
     } catch (err) {
       if (err instanceof UnipileCallError && err.status === 404) return null;
       throw err;
@@ -90,7 +93,7 @@ export class UnipileApi {
 
   async restartAccount(accountId: string): Promise<'restarted' | 'failed'> {
     const body = await this.call<{ object?: string }>('restart', () =>
-      this.sdk.request.send({ path: ['accounts', accountId, 'restart'], method: 'POST' }),
+      this.sdk.request.send({ path: ['accounts', segment(accountId), 'restart'], method: 'POST' }),
     );
     return body.object === 'AccountRestarted' ? 'restarted' : 'failed';
   }
@@ -134,7 +137,7 @@ export class UnipileApi {
   }
 
   async deleteAccount(accountId: string): Promise<void> {
-    await this.call('delete account', () => this.sdk.account.delete(accountId));
+    await this.call('delete account', () => this.sdk.account.delete(segment(accountId)));
   }
 }
 

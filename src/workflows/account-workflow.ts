@@ -8,7 +8,9 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -28,6 +30,8 @@ import {
   statusEventSignal,
   unipileTaskQueue,
   type AccountState,
+  type AccountView,
+  type AccountWorkflowFn,
   type AccountWorkflowInput,
   type AttemptRecord,
   type Inbound,
@@ -49,10 +53,25 @@ function fail(message: string): never {
   throw ApplicationFailure.create({ message, nonRetryable: true });
 }
 
+// Histories recorded before this patch wrote only the journal, as a regular activity; newer runs write the view
+// too, as a local activity (one marker event instead of three activity events and a workflow task round trip).
+const PERSIST_VIEW_PATCH = 'persist-view-local';
+
 const { recordAccountState } = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m' },
 });
+
+const local = proxyLocalActivities<AccountActivities>({
+  startToCloseTimeout: '30s',
+  // Past a minute of retries inside one workflow task, the SDK backs off on a durable timer.
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/** What backends read of the view, minus next-step times: those only move with journalled transitions. */
+function viewKey(view: AccountView): string {
+  return JSON.stringify({ ...view, nextAttemptAt: null, nextEmailAt: null });
+}
 
 const { sendAccountEmail } = proxyActivities<AccountActivities>({
   startToCloseTimeout: '1m',
@@ -62,7 +81,9 @@ const { sendAccountEmail } = proxyActivities<AccountActivities>({
 /** Ends the run well before the history limits; the server's suggestion is the main trigger. */
 const MAX_HISTORY_EVENTS = 2000;
 
-export async function accountWorkflow(input: AccountWorkflowInput): Promise<void> {
+export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow(
+  input: AccountWorkflowInput,
+): Promise<void> {
   const { policy } = input;
   // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
   // hourly business retries are workflow timers, not this policy.
@@ -80,10 +101,14 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
   setHandler(cookieUpdatedSignal, (cookie) => void inbox.push({ type: 'cookie', cookie }));
   setHandler(getAccountStateQuery, () => toView(state, policy, Date.now()));
 
+  let persistedView = '';
   async function persist(): Promise<void> {
     const entries = state.journal;
-    if (entries.length > 0) {
-      await recordAccountState({
+    const withView = patched(PERSIST_VIEW_PATCH);
+    const view = toView(state, policy, Date.now());
+    const key = withView ? viewKey(view) : '';
+    if (entries.length > 0 || key !== persistedView) {
+      const record = {
         accountId: state.accountId,
         workflowId: workflowInfo().workflowId,
         provider: state.provider,
@@ -91,7 +116,10 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
         status: state.status,
         recovery: state.recovery,
         entries,
-      });
+      };
+      if (withView) await local.recordAccountState({ ...record, view });
+      else await recordAccountState(record);
+      persistedView = key;
       state = { ...state, journal: state.journal.slice(entries.length) };
     }
     updateSearchAttributes();
@@ -208,4 +236,4 @@ export async function accountWorkflow(input: AccountWorkflowInput): Promise<void
 
   await condition(allHandlersFinished);
   log.info('account deleted; workflow completes', { accountId: state.accountId });
-}
+};

@@ -188,8 +188,17 @@ export type CheckpointAnswer =
 
 export const solveCheckpointUpdate = defineUpdate<CheckpointAnswer, [string]>('solveCheckpoint');
 export const getConnectStateQuery = defineQuery<ConnectState>('getConnectState');
-/** One connection workflow per (user, LinkedIn member): ids operators can search and that never collide. */
+/**
+ * One connection workflow per (user, LinkedIn member): ids operators can search and that never collide — the user
+ * id is length-prefixed, so `a-b`/`c` and `a`/`b-c` differ — and stay under 255 characters (user ≤ 128, member ≤ 100).
+ */
 export const linkedinConnectWorkflowId = (userId: string, memberId: string): string =>
-  `linkedin-connect-${userId}-${memberId}`;
+  `linkedin-connect-${userId.length}:${userId}-${memberId}`;
 
 export const accountWorkflowId = (accountId: string): string => `account-${accountId}`;
+
+/** Workflow type names: clients start workflows by name, so they never import workflow code. */
+export const ACCOUNT_WORKFLOW_TYPE = 'accountWorkflow';
+export const LINKEDIN_CONNECT_WORKFLOW_TYPE = 'linkedinConnectWorkflow';
+export type AccountWorkflowFn = (input: AccountWorkflowInput) => Promise<void>;
+export type LinkedinConnectWorkflowFn = (input: LinkedinConnectInput) => Promise<ConnectState>;

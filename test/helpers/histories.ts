@@ -4,6 +4,11 @@ import { resolve } from 'node:path';
 import { temporalCliPath } from './temporal-dev-server';
 
 export const HISTORY_DIR = resolve(__dirname, '../fixtures/histories');
+/**
+ * Where new recordings go: one folder per workflow-code generation. Older folders stay and keep replaying, which is
+ * what proves a change (behind `patched()`) is safe for workflows that started under the old code.
+ */
+export const HISTORY_SET = 'v2-persist-view';
 
 /** A workflow history exactly as `temporal workflow show --output json` prints it (the format replay accepts). */
 export function workflowShowJson(address: string, workflowId: string, runId?: string): string {
@@ -30,8 +35,9 @@ export function workflowShowJson(address: string, workflowId: string, runId?: st
  */
 export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(resolve(HISTORY_DIR, `${name}.json`), workflowShowJson(address, workflowId, runId));
+  const dir = resolve(HISTORY_DIR, HISTORY_SET);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(resolve(dir, `${name}.json`), workflowShowJson(address, workflowId, runId));
 }
 
 /** Records every run of a workflow (oldest first) as `<name>-run<N>.json`: an incident may span a continue-as-new. */

@@ -26,8 +26,14 @@ describe('account incidents', () => {
     const link = /(http:\/\/\S+\/accounts\/\S+\/reconnect\?token=\S+)/.exec(mail!.text)?.[1];
     expect(link).toBeDefined();
 
+    // Backend reads answer from what the workflow persisted, right after the email is recorded.
+    await waitFor(
+      async () => (await stack.api$('GET', `/api/accounts/${accountId}`)).json.workflow?.incident?.emails?.length === 1,
+      10_000,
+      'the stored view shows the email',
+    );
     const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
-    expect(detail.json).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER' });
+    expect(detail.json).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER', live: false });
     expect(detail.json.workflow.incident.emails).toEqual([
       expect.objectContaining({ kind: 'reconnect_needed', outcome: 'sent' }),
     ]);
@@ -193,6 +199,7 @@ describe('account incidents', () => {
   });
 
   test('a long-lived account continues as new with its state carried over', async () => {
+    const CHANGES = 50;
     const accountId = await stack.connectedAccount({
       userId: 'busy',
       email: 'busy@example.test',
@@ -201,7 +208,7 @@ describe('account incidents', () => {
     const handle = stack.client.workflow.getHandle(`account-${accountId}`);
     const firstRunId = (await handle.describe()).runId;
     // The test server suggests continue-as-new at 100 events; every status change costs a few.
-    for (let i = 0; i < 25; i++) {
+    for (let i = 0; i < CHANGES; i++) {
       await stack.postWebhook(accountId, i % 2 === 0 ? 'CONNECTING' : 'OK');
     }
     await stack.postWebhook(accountId, 'STOPPED');
@@ -212,7 +219,7 @@ describe('account incidents', () => {
     const view = (await stack.api$('GET', `/api/accounts/${accountId}`)).json.workflow;
     expect(view).toMatchObject({ status: 'OK', recovery: 'NONE', userId: 'busy', provider: 'LINKEDIN' });
     const events = await stack.events(accountId);
-    expect(events.filter((e) => e.type === 'status_changed')).toHaveLength(1 + 25 + 1 + 1);
+    expect(events.filter((e) => e.type === 'status_changed')).toHaveLength(1 + CHANGES + 1 + 1);
     // Journal sequence numbers continue across runs: no entry lost or written twice.
     const seqs = events.map((e: any) => e.seq).filter((s: number | null) => s !== null);
     expect(new Set(seqs).size).toBe(seqs.length);

@@ -58,6 +58,8 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     expect(right.status).toBe(200);
     expect(right.json).toEqual({ outcome: 'connected', accountId: pending });
     await waitFor(async () => (await stack.accountRow(pending))?.status === 'OK', 30_000, 'OK');
+    // Unipile's CREATION_SUCCESS webhook may mark the account OK before the connection has tied the session to it.
+    await waitFor(async () => !!(await stack.session('lin-ckpt', 'member-ckpt')).account_id, 10_000, 'session tied');
     expect((await stack.session('lin-ckpt', 'member-ckpt')).account_id).toBe(pending);
   });
 

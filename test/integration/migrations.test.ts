@@ -20,7 +20,11 @@ describe('migrations on the embedded database (PGlite)', () => {
     const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
     const out = execFileSync(tsx, [resolve(__dirname, '../helpers/pglite-migrations.ts')], { encoding: 'utf8' });
     const seen = JSON.parse(out);
-    expect(seen.applied).toEqual(['20261127000001_core', '20261127000002_linkedin_cookies']);
+    expect(seen.applied).toEqual([
+      '20261127000001_core',
+      '20261127000002_linkedin_cookies',
+      '20261129000001_event_pipeline',
+    ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
     expect(seen.afterUpAgain).toEqual(TABLES);
@@ -46,7 +50,11 @@ describe('migrations on PostgreSQL', () => {
     ).rows.map((r: { tablename: string }) => r.tablename);
 
   test('run up, down and up again cleanly', async () => {
-    expect(await migrateLatest(db)).toEqual(['20261127000001_core', '20261127000002_linkedin_cookies']);
+    expect(await migrateLatest(db)).toEqual([
+      '20261127000001_core',
+      '20261127000002_linkedin_cookies',
+      '20261129000001_event_pipeline',
+    ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);
     expect(await tables()).toEqual([]);

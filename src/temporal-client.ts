@@ -1,14 +1,18 @@
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+// The Temporal client side: connecting, registering search attributes and delivering events to account workflows.
+// Workflows are started by type name with the input types of the shared definitions, so nothing here imports
+// workflow code (and the activities that use it form no import cycle).
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionLike } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { accountWorkflow } from './workflows';
 import {
+  ACCOUNT_WORKFLOW_TYPE,
   accountLinkedSignal,
   accountWorkflowId,
   cookieUpdatedSignal,
   SEARCH_ATTRIBUTE_KEYS,
   statusEventSignal,
   type AccountLinked,
+  type AccountWorkflowFn,
   type CookieUpdate,
   type RecoveryPolicy,
   type StatusEvent,
@@ -22,9 +26,11 @@ export interface TemporalSettings {
   apiKey?: string;
 }
 
+export type AccountSettings = TemporalSettings & { policy: RecoveryPolicy };
+
 /** A client whose connection is made on first use, so the API starts (and stores webhooks) while Temporal is down. */
 export function createTemporalClient(settings: TemporalSettings): Client {
-  // No client-side gRPC retries: the relay retries stored receipts itself, and the retry interceptor's backoff
+  // No client-side gRPC retries: the forwarder retries stored receipts itself, and the retry interceptor's backoff
   // timers outlive a deadline (they fired on a closed channel after shutdown).
   const connection = Connection.lazy({
     address: settings.address,
@@ -33,6 +39,11 @@ export function createTemporalClient(settings: TemporalSettings): Client {
     interceptors: [],
   });
   return new Client({ connection, namespace: settings.namespace });
+}
+
+/** A client over a connection the caller owns (a worker's NativeConnection). */
+export function clientOver(connection: ConnectionLike, namespace: string): Client {
+  return new Client({ connection, namespace });
 }
 
 /** Registers the Keyword search attributes the account workflows keep current; does nothing when present. */
@@ -52,43 +63,46 @@ const FORWARD_TIMEOUT_MS = 5000;
 
 export type ForwardResult = 'signalled' | 'workflow_closed';
 
+export type AccountMessage = { status: StatusEvent } | { linked: AccountLinked } | { cookie: CookieUpdate };
+
 /**
  * Delivers an event to the account's workflow, starting it if needed (signal-with-start). A deleted account's
  * workflow has completed and its id is never reused, so later events come back as `workflow_closed`.
  */
-export async function forwardToAccount(
+export async function signalAccount(
   client: Client,
-  settings: TemporalSettings & { policy: RecoveryPolicy },
+  settings: AccountSettings,
   accountId: string,
-  message: { status: StatusEvent } | { linked: AccountLinked } | { cookie: CookieUpdate },
+  message: AccountMessage,
   hints: { provider?: string | null; userId?: string | null; cookie?: CookieUpdate | null } = {},
 ): Promise<ForwardResult> {
-  const base = {
-    workflowId: accountWorkflowId(accountId),
-    taskQueue: settings.taskQueue,
-    args: [
-      {
-        accountId,
-        provider: hints.provider ?? null,
-        userId: hints.userId ?? null,
-        cookie: hints.cookie ?? null,
-        policy: settings.policy,
-      },
-    ] as [Parameters<typeof accountWorkflow>[0]],
-    workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    staticSummary: `Unipile account ${accountId}`,
-  };
-  // The client would keep retrying an unreachable server; the stored receipt is retried by the relay instead.
+  const [signal, arg] =
+    'status' in message
+      ? [statusEventSignal.name, message.status]
+      : 'linked' in message
+        ? [accountLinkedSignal.name, message.linked]
+        : [cookieUpdatedSignal.name, message.cookie];
+  // The client would keep retrying an unreachable server; the stored receipt is retried by the forwarder instead.
   const deadline = Date.now() + FORWARD_TIMEOUT_MS;
   try {
-    const [signal, arg] =
-      'status' in message
-        ? [statusEventSignal.name, message.status]
-        : 'linked' in message
-          ? [accountLinkedSignal.name, message.linked]
-          : [cookieUpdatedSignal.name, message.cookie];
     await client.connection.withDeadline(deadline, () =>
-      client.workflow.signalWithStart(accountWorkflow, { ...base, signal, signalArgs: [arg] }),
+      client.workflow.signalWithStart<AccountWorkflowFn, [unknown]>(ACCOUNT_WORKFLOW_TYPE, {
+        workflowId: accountWorkflowId(accountId),
+        taskQueue: settings.taskQueue,
+        args: [
+          {
+            accountId,
+            provider: hints.provider ?? null,
+            userId: hints.userId ?? null,
+            cookie: hints.cookie ?? null,
+            policy: settings.policy,
+          },
+        ],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary: `Unipile account ${accountId}`,
+        signal,
+        signalArgs: [arg],
+      }),
     );
     return 'signalled';
   } catch (err) {

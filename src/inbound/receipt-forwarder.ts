@@ -1,0 +1,296 @@
+// Delivers stored receipts to account workflows: right after they are stored (the common case), and from a sweep
+// that catches whatever could not be delivered then (Temporal down, a crash, another process that died).
+//
+// Order and exclusivity: only the oldest pending receipt of an account (its head) can be claimed, and a claim is
+// a lease written with a conditional UPDATE, so two processes never forward the same receipt and an account's
+// receipts go out one at a time, in order. Different accounts are forwarded in parallel.
+import { isGrpcServiceError, type Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Logger } from '../logger';
+import { appendApiEvent, findAccount } from '../db/repository';
+import { signalAccount, type AccountSettings } from '../temporal-client';
+import { classifyMessage } from '../workflows/account-state';
+import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
+
+export interface ReceiptRow {
+  id: string | number;
+  source: string;
+  account_id: string;
+  message: string | null;
+  payload: unknown;
+  received_at: Date;
+  forward_attempts: number;
+}
+
+export interface ForwarderMetrics {
+  forwarded(outcome: string, lagSeconds: number): void;
+  failed(kind: 'transient' | 'permanent'): void;
+  dead(): void;
+}
+
+export interface ForwarderOptions {
+  /** Names this process in `claimed_by` (operators can see who holds a lease). */
+  owner: string;
+  /** How long a claim holds; longer than one forward (5 s deadline) so a live lease is never taken over. */
+  leaseMs: number;
+  /** How often the sweep looks for receipts that were not delivered when stored (0: never). */
+  sweepIntervalMs: number;
+  /** Accounts forwarded at once by this process. */
+  concurrency: number;
+  /** Permanent failures (Temporal refuses the request) a receipt may have before it is parked as dead. */
+  maxAttempts: number;
+  /** Backoff ceiling between two tries of one receipt. */
+  maxRetryDelayMs: number;
+}
+
+export interface ForwarderDeps {
+  db: Knex;
+  temporal: Client;
+  settings: AccountSettings;
+  logger: Logger;
+  metrics?: ForwarderMetrics;
+}
+
+export type ForwardOutcome = 'signalled' | 'ignored_deleted' | 'no_action';
+
+// gRPC status codes that mean "this request will never succeed as it is" rather than "try again later".
+const PERMANENT_GRPC_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).slice(0, 500);
+}
+
+export class ReceiptForwarder implements Forwarding {
+  private readonly draining = new Map<string, { again: boolean }>();
+  private readonly waiting = new Set<string>();
+  private readonly idle = new Set<() => void>();
+  private timer?: NodeJS.Timeout;
+  private sweeping?: Promise<void>;
+  private stopped = true;
+
+  constructor(
+    private readonly deps: ForwarderDeps,
+    private readonly options: ForwarderOptions,
+  ) {}
+
+  /** Forwards from now on; sweeps every `sweepIntervalMs` (0: only what this process stores, as in workers). */
+  start(): void {
+    this.stopped = false;
+    if (this.options.sweepIntervalMs <= 0) return;
+    this.timer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
+    this.sweep();
+  }
+
+  /** Stops sweeping and waits for the forwards in flight; what is left stays stored for the next start. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.waiting.clear();
+    await this.sweeping;
+    if (this.draining.size > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
+  }
+
+  kick(accountId: string): void {
+    if (this.stopped) return;
+    const current = this.draining.get(accountId);
+    if (current) {
+      current.again = true;
+      return;
+    }
+    if (this.draining.size >= this.options.concurrency) {
+      this.waiting.add(accountId);
+      return;
+    }
+    this.drain(accountId);
+  }
+
+  /** Kicks every account whose head receipt is due and not leased (a sweep). */
+  sweep(): void {
+    if (this.stopped || this.sweeping) return;
+    this.sweeping = this.dueAccounts(1000)
+      .then((accounts) => accounts.forEach((a) => this.kick(a)))
+      .catch((err: unknown) => this.deps.logger.warn({ err: errorMessage(err) }, 'receipt sweep failed'))
+      .finally(() => (this.sweeping = undefined));
+  }
+
+  /** Accounts with a pending head receipt that is due and unclaimed. */
+  async dueAccounts(limit: number): Promise<string[]> {
+    const { rows } = await this.deps.db.raw<{ rows: { account_id: string }[] }>(
+      `select account_id from (
+         select distinct on (account_id) account_id, next_attempt_at, claimed_until
+         from webhook_receipts where state = 'pending' order by account_id, id
+       ) heads
+       where next_attempt_at <= now() and (claimed_until is null or claimed_until < now())
+       limit ?`,
+      [limit],
+    );
+    return rows.map((r) => r.account_id);
+  }
+
+  private drain(accountId: string): void {
+    const entry = { again: false };
+    this.draining.set(accountId, entry);
+    const run = async (): Promise<void> => {
+      do {
+        entry.again = false;
+        try {
+          await this.forwardAccount(accountId);
+        } catch (err) {
+          // The database is unreachable, say: the receipts stay stored and the sweep comes back to them.
+          this.deps.logger.warn({ accountId, err: errorMessage(err) }, 'forwarding paused for this account');
+          return;
+        }
+      } while (entry.again && !this.stopped);
+    };
+    void run().finally(() => {
+      this.draining.delete(accountId);
+      const next = this.waiting.values().next();
+      if (!next.done) {
+        this.waiting.delete(next.value);
+        this.kick(next.value);
+      }
+      if (this.draining.size === 0) {
+        for (const resolve of this.idle) resolve();
+        this.idle.clear();
+      }
+    });
+  }
+
+  /** Forwards the account's pending receipts in order until none is due or one fails. */
+  async forwardAccount(accountId: string): Promise<number> {
+    let forwarded = 0;
+    while (!this.stopped) {
+      const receipt = await this.claimHead(accountId);
+      if (!receipt) break;
+      if (!(await this.forwardClaimed(receipt))) break;
+      forwarded++;
+    }
+    return forwarded;
+  }
+
+  private async claimHead(accountId: string): Promise<ReceiptRow | undefined> {
+    const { rows } = await this.deps.db.raw<{ rows: ReceiptRow[] }>(
+      `update webhook_receipts r
+         set claimed_until = now() + (? * interval '1 millisecond'), claimed_by = ?
+       where r.id = (select id from webhook_receipts
+                     where account_id = ? and state = 'pending' order by id limit 1)
+         and r.state = 'pending' and r.next_attempt_at <= now()
+         and (r.claimed_until is null or r.claimed_until < now())
+       returning r.*`,
+      [this.options.leaseMs, this.options.owner, accountId],
+    );
+    return rows[0];
+  }
+
+  /** Delivers one claimed receipt; true when done with it (forwarded or parked), false to stop this account. */
+  private async forwardClaimed(row: ReceiptRow): Promise<boolean> {
+    const { db, logger, metrics } = this.deps;
+    const parsed = receiptSchema.safeParse({ source: row.source, accountId: row.account_id, payload: row.payload });
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      await this.park(row, `invalid stored receipt: ${problems}`);
+      return true;
+    }
+    try {
+      const outcome = await this.deliver(parsed.data, row);
+      await db('webhook_receipts')
+        .where({ id: row.id })
+        .update({ state: 'forwarded', forwarded_at: db.fn.now(), outcome, claimed_until: null });
+      metrics?.forwarded(outcome, (Date.now() - new Date(row.received_at).getTime()) / 1000);
+      return true;
+    } catch (err) {
+      const attempts = row.forward_attempts + 1;
+      const code = grpcCode(err);
+      const permanent = code !== undefined && PERMANENT_GRPC_CODES.has(code);
+      metrics?.failed(permanent ? 'permanent' : 'transient');
+      if (permanent && attempts >= this.options.maxAttempts) {
+        await this.park(row, errorMessage(err), attempts);
+        return true;
+      }
+      // Temporal unreachable (or refusing): try this receipt again later, and keep the account's order meanwhile.
+      const delay = Math.min(this.options.maxRetryDelayMs, 500 * 2 ** Math.min(attempts - 1, 16));
+      await db('webhook_receipts')
+        .where({ id: row.id })
+        .update({
+          forward_attempts: attempts,
+          last_error: errorMessage(err),
+          claimed_until: null,
+          next_attempt_at: db.raw(`now() + (? * interval '1 millisecond')`, [delay]),
+        });
+      logger.warn(
+        { receiptId: Number(row.id), accountId: row.account_id, attempts, err: errorMessage(err) },
+        'could not forward a receipt; will retry',
+      );
+      return false;
+    }
+  }
+
+  /** Parks a receipt that can never be delivered, so the account's later events flow. */
+  private async park(row: ReceiptRow, reason: string, attempts = row.forward_attempts + 1): Promise<void> {
+    await this.deps
+      .db('webhook_receipts')
+      .where({ id: row.id })
+      .update({ state: 'dead', forward_attempts: attempts, last_error: reason.slice(0, 500), claimed_until: null });
+    this.deps.metrics?.dead();
+    this.deps.logger.error(
+      { receiptId: Number(row.id), accountId: row.account_id, reason },
+      'receipt parked as dead; replay it with POST /api/receipts/:id/replay',
+    );
+  }
+
+  private async deliver(event: InboundEvent, row: ReceiptRow): Promise<ForwardOutcome> {
+    const { db, temporal, settings } = this.deps;
+    const { accountId } = event;
+    const account = await findAccount(db, accountId);
+    const hints = { provider: account?.account_type, userId: account?.user_id };
+    const signalled = (result: string): ForwardOutcome => (result === 'signalled' ? 'signalled' : 'ignored_deleted');
+
+    switch (event.source) {
+      case 'hosted_auth':
+      case 'cookie_connection': {
+        const { cookie, ...link } = event.payload;
+        const linked = { userId: link.userId, provider: link.provider, ...(link.name ? { name: link.name } : {}) };
+        const result = await signalAccount(temporal, settings, accountId, { linked }, { ...hints, ...linked, cookie });
+        return signalled(result);
+      }
+      case 'extension_cookie': {
+        const cookie = event.payload;
+        return signalled(await signalAccount(temporal, settings, accountId, { cookie }, { ...hints, cookie }));
+      }
+      case 'account_status':
+      case 'api': {
+        const { message, account_type: accountType } = event.payload.AccountStatus;
+        const receiptId = Number(row.id);
+        if (classifyMessage(message) === 'other') {
+          // Recorded verbatim in the receipt and the history; no workflow needs waking for it.
+          await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'unknown', receiptId });
+          return 'no_action';
+        }
+        if (account?.status === 'DELETED') {
+          await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
+          return 'ignored_deleted';
+        }
+        const status = { message, accountType, receiptId, receivedAt: new Date(row.received_at).toISOString() };
+        const result = await signalAccount(
+          temporal,
+          settings,
+          accountId,
+          { status },
+          { provider: hints.provider ?? accountType, userId: hints.userId },
+        );
+        if (result === 'workflow_closed') {
+          await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
+          return 'ignored_deleted';
+        }
+        return 'signalled';
+      }
+    }
+  }
+}
