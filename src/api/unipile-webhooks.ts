@@ -68,8 +68,8 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     if (!userId) throw new HttpError(401, 'unauthorized', 'Missing, invalid or expired token');
     const parsed = hostedAuthBody.safeParse(parseJson(req.body));
     if (!parsed.success) throw validationError(parsed.error);
-    const { account_id, name } = parsed.data;
-    if (verifyToken(config.SIGNING_SECRET, 'user', name) !== userId) {
+    const { account_id, name: userRef } = parsed.data;
+    if (verifyToken(config.SIGNING_SECRET, 'user', userRef) !== userId) {
       throw new HttpError(403, 'forbidden', 'name does not belong to this link');
     }
 
@@ -84,6 +84,8 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     if (!account || account.object !== 'Account' || account.id !== account_id) {
       throw new HttpError(404, 'not_found', `Unipile has no account ${account_id}`);
     }
+    // A display name: kept short, so a runaway value can never make the event too large for Temporal.
+    const name = account.name?.slice(0, 256);
     const owner = (await findAccount(db, account_id))?.user_id;
     if (owner && owner !== userId) {
       throw new HttpError(409, 'owned_by_another_user', 'This account belongs to another user');
@@ -96,7 +98,7 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
           source: 'hosted_auth',
           accountId: account_id,
           callbackStatus: parsed.data.status,
-          payload: { userId, provider: account.type, name: account.name },
+          payload: { userId, provider: account.type, name },
         },
       ],
       (trx) =>
@@ -105,7 +107,7 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
           workflowId: accountWorkflowId(account_id),
           provider: account.type,
           userId,
-          name: account.name,
+          name,
         }),
     );
     metrics.webhooksReceived.inc({ source: 'hosted_auth', result: 'stored' });

@@ -56,11 +56,14 @@ export type ForwardOutcome = 'signalled' | 'ignored_deleted' | 'no_action';
 // gRPC status codes that mean "this request will never succeed as it is" rather than "try again later".
 const PERMANENT_GRPC_CODES = new Set([3 /* INVALID_ARGUMENT */, 9 /* FAILED_PRECONDITION */, 11 /* OUT_OF_RANGE */]);
 
-function grpcCode(err: unknown): number | undefined {
+/** Whether Temporal answered that this request can never succeed as it is. */
+function refusedForGood(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (isGrpcServiceError(e)) return e.code;
+    if (!isGrpcServiceError(e)) continue;
+    // RESOURCE_EXHAUSTED is a rate limit (transient) unless the message itself is over gRPC's size limit.
+    return PERMANENT_GRPC_CODES.has(e.code) || (e.code === 8 && /larger than max/.test(e.details));
   }
-  return undefined;
+  return false;
 }
 
 function errorMessage(err: unknown): string {
@@ -207,8 +210,7 @@ export class ReceiptForwarder implements Forwarding {
       return true;
     } catch (err) {
       const attempts = row.forward_attempts + 1;
-      const code = grpcCode(err);
-      const permanent = code !== undefined && PERMANENT_GRPC_CODES.has(code);
+      const permanent = refusedForGood(err);
       metrics?.failed(permanent ? 'permanent' : 'transient');
       if (permanent && attempts >= this.options.maxAttempts) {
         await this.park(row, errorMessage(err), attempts);

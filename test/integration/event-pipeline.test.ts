@@ -13,7 +13,7 @@ const accountId = (prefix: string, i: number) => `${prefix}${i}_${randomBytes(6)
 const sequence = (n: number) => Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 'CONNECTING' : 'OK'));
 
 describe('the event pipeline', () => {
-  const stack = new Stack();
+  const stack = new Stack({ env: { RECEIPT_MAX_ATTEMPTS: '2' } });
   let second: ChildProcess | undefined;
   let secondUrl = '';
   const secondOutput: string[] = [];
@@ -130,25 +130,42 @@ describe('the event pipeline', () => {
       message: 'ERROR',
       payload: JSON.stringify({ AccountStatus: { account_id: poisoned, account_type: 'LINKEDIN', message: 'ERROR' } }),
     });
+    // Passes the stored-receipt schema, but Temporal refuses it (INVALID_ARGUMENT: the signal exceeds its size
+    // limit) on every try: retried RECEIPT_MAX_ATTEMPTS times, then parked.
+    const refusedId = accountId('refused', 0);
+    await insertReceipts(stack.db, [
+      {
+        source: 'cookie_connection',
+        accountId: refusedId,
+        payload: { userId: 'big', provider: 'WHATSAPP', name: 'n'.repeat(2_500_000) },
+      },
+    ]);
     for (const id of healthy) expect((await post(stack.api.url, id, 'OK')).status).toBe(200);
     for (const id of healthy) await waitFor(async () => (await statusPath(id)).length === 1, 30_000, `${id} OK`);
 
     await waitFor(
-      async () => (await stack.api$('GET', '/api/receipts?state=dead')).json.items.length === 1,
+      async () => (await stack.api$('GET', '/api/receipts?state=dead')).json.items.length === 2,
       30_000,
-      'the receipt parked',
+      'both receipts parked',
     );
-    const dead = (await stack.api$('GET', '/api/receipts?state=dead')).json.items[0];
-    expect(dead).toMatchObject({ source: 'account_status', state: 'dead', message: 'ERROR' });
+    const [refused, dead] = (await stack.api$('GET', '/api/receipts?state=dead')).json.items;
+    expect(refused).toMatchObject({ source: 'cookie_connection', accountId: refusedId, state: 'dead', attempts: 2 });
+    expect(refused.lastError).toContain('signalWithStart');
+    expect(dead).toMatchObject({ source: 'account_status', state: 'dead', message: 'ERROR', attempts: 1 });
     expect(dead.lastError).toContain('invalid stored receipt');
-    const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
-    expect(metrics).toMatch(/unipile_receipts\{state="dead"\} 1/);
+    // Either API process may have swept them: the gauge reads the database, the counters are per process.
+    const metrics = await Promise.all(
+      [stack.api.url, secondUrl].map(async (u) => (await fetch(`${u}/metrics`)).text()),
+    );
+    expect(metrics[0]).toMatch(/unipile_receipts\{state="dead"\} 2/);
+    const refusals = metrics.map((m) => Number(/forward_failures_total\{kind="permanent"\} (\d+)/.exec(m)?.[1] ?? 0));
+    expect(refusals[0]! + refusals[1]!).toBe(2);
 
     // Replaying it after the cause is "fixed" is possible; this one fails again and is parked again.
     const replay = await stack.api$('POST', `/api/receipts/${dead.id}/replay`);
     expect(replay.status).toBe(202);
     await waitFor(
-      async () => (await stack.api$('GET', '/api/receipts?state=dead')).json.items[0]?.attempts === 1,
+      async () => (await stack.api$('GET', '/api/receipts?state=dead')).json.items[1]?.receivedAt === dead.receivedAt,
       30_000,
       'parked again',
     );

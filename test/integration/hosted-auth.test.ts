@@ -57,4 +57,36 @@ describe('hosted-auth connect', () => {
     expect(res.status).toBe(401);
     expect(await stack.accountRow(account.id)).toBeUndefined();
   });
+
+  test("another user's notify_url token cannot take over an account, and the callback must carry the signed name", async () => {
+    await stack.api$('PUT', '/api/users/victim', { email: 'victim@example.test' });
+    const { accountId } = await stack.connectViaWizard('victim', 'GOOGLE');
+    await waitFor(async () => (await stack.accountRow(accountId))?.user_id === 'victim', 30_000, 'owned');
+
+    // Mallory asks for her own link; what Unipile receives (notify_url, name) is all she could learn.
+    const link = await stack.api$('POST', '/api/users/mallory/connect-link', { providers: ['GOOGLE'] });
+    expect(link.status).toBe(201);
+    const sent = stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop()!.body as {
+      notify_url: string;
+      name: string;
+    };
+    const callback = (body: object) =>
+      fetch(sent.notify_url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    const noName = await callback({ status: 'CREATION_SUCCESS', account_id: accountId });
+    expect(noName.status).toBe(400);
+    expect((await noName.json()).error.message).toContain('name');
+    const takeover = await callback({ status: 'RECONNECTED', account_id: accountId, name: sent.name });
+    expect(takeover.status).toBe(409);
+    const badId = await callback({ status: 'CREATION_SUCCESS', account_id: '../webhooks', name: sent.name });
+    expect(badId.status).toBe(400);
+
+    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    expect(detail.json.userId).toBe('victim');
+    expect((await stack.api$('GET', '/api/users/mallory/accounts')).json.items).toEqual([]);
+  });
 });
