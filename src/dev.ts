@@ -12,6 +12,7 @@ import { loadConfig, loadConfigPart, temporalConnectionOptions } from './config'
 import { createDb, ensureDatabase, migrateLatest } from './db/knex';
 import { createMailer } from './email/mailer';
 import { createLogger } from './logger';
+import { DEV_SERVER_SQLITE_PRAGMAS } from './dev-temporal';
 import { UnipileSimulator } from './simulator/unipile-simulator';
 import { registerSearchAttributes } from './temporal-client';
 import { registerAccountStatusWebhook } from './unipile/register-webhook';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
           String(TEMPORAL_UI_PORT),
           '--db-filename',
           resolve(DATA, 'temporal.db'),
+          ...DEV_SERVER_SQLITE_PRAGMAS.flatMap((p) => ['--sqlite-pragma', p]),
           '--log-level',
           'error',
         ],

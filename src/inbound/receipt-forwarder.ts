@@ -7,7 +7,7 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Logger } from '../logger';
-import { appendApiEvent, findAccount } from '../db/repository';
+import { appendApiEvent } from '../db/repository';
 import { signalAccount, type AccountSettings } from '../temporal-client';
 import { classifyMessage } from '../workflows/account-state';
 import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
@@ -20,6 +20,10 @@ export interface ReceiptRow {
   payload: unknown;
   received_at: Date;
   forward_attempts: number;
+  /** The account row as the claim found it (null when no row exists yet). */
+  account_type: string | null;
+  user_id: string | null;
+  account_status: string | null;
 }
 
 export interface ForwarderMetrics {
@@ -180,13 +184,18 @@ export class ReceiptForwarder implements Forwarding {
 
   private async claimHead(accountId: string): Promise<ReceiptRow | undefined> {
     const { rows } = await this.deps.db.raw<{ rows: ReceiptRow[] }>(
-      `update webhook_receipts r
-         set claimed_until = now() + (? * interval '1 millisecond'), claimed_by = ?
-       where r.id = (select id from webhook_receipts
-                     where account_id = ? and state = 'pending' order by id limit 1)
-         and r.state = 'pending' and r.next_attempt_at <= now()
-         and (r.claimed_until is null or r.claimed_until < now())
-       returning r.*`,
+      // One round trip claims the head and reads the account row the delivery needs.
+      `with claimed as (
+         update webhook_receipts r
+           set claimed_until = now() + (? * interval '1 millisecond'), claimed_by = ?
+         where r.id = (select id from webhook_receipts
+                       where account_id = ? and state = 'pending' order by id limit 1)
+           and r.state = 'pending' and r.next_attempt_at <= now()
+           and (r.claimed_until is null or r.claimed_until < now())
+         returning r.*
+       )
+       select claimed.*, a.account_type, a.user_id, a.status as account_status
+       from claimed left join accounts a on a.account_id = claimed.account_id`,
       [this.options.leaseMs, this.options.owner, accountId],
     );
     return rows[0];
@@ -250,8 +259,7 @@ export class ReceiptForwarder implements Forwarding {
   private async deliver(event: InboundEvent, row: ReceiptRow): Promise<ForwardOutcome> {
     const { db, temporal, settings } = this.deps;
     const { accountId } = event;
-    const account = await findAccount(db, accountId);
-    const hints = { provider: account?.account_type, userId: account?.user_id };
+    const hints = { provider: row.account_type, userId: row.user_id };
     const signalled = (result: string): ForwardOutcome => (result === 'signalled' ? 'signalled' : 'ignored_deleted');
 
     switch (event.source) {
@@ -275,7 +283,7 @@ export class ReceiptForwarder implements Forwarding {
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'unknown', receiptId });
           return 'no_action';
         }
-        if (account?.status === 'DELETED') {
+        if (row.account_status === 'DELETED') {
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
           return 'ignored_deleted';
         }
