@@ -53,11 +53,13 @@ export async function startTemporalDevServer(port: number, extraArgs: string[] =
   }
 }
 
-export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
+/** Stops a child: SIGTERM, then SIGKILL after `graceMs` (longer than the worker's 10 s shutdown grace). */
+export async function stopProcess(child: ChildProcess | undefined, graceMs = 15_000): Promise<void> {
+  // Already gone: it exited, or a signal killed it.
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
 }

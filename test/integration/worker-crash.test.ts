@@ -1,7 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Stack, waitFor } from '../helpers/stack';
 import { stopProcess } from '../helpers/temporal-dev-server';
+import { spawnTs } from '../helpers/processes';
 
 // The worker runs as its own process so it can be killed with SIGKILL in the middle of an incident.
 describe('worker killed mid-incident', () => {
@@ -9,19 +9,10 @@ describe('worker killed mid-incident', () => {
   const output: string[] = [];
   let worker: ChildProcess | undefined;
 
-  function startWorker(): ChildProcess {
-    const child = spawn(
-      resolve(__dirname, '../../node_modules/.bin/tsx'),
-      [resolve(__dirname, '../../src/worker.ts')],
-      {
-        env: { ...process.env, ...stack.env, WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE! },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-    return child;
-  }
+  // `node --import tsx`: the pid we hold is the worker itself, so SIGKILL really kills the worker (a signal to the
+  // `tsx` wrapper would leave its child running).
+  const startWorker = (): ChildProcess =>
+    spawnTs('src/worker.ts', { ...stack.env, WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE! }, output);
 
   beforeAll(async () => {
     await stack.start();
@@ -43,8 +34,11 @@ describe('worker killed mid-incident', () => {
     stack.sim.emitStatus(accountId, 'CREDENTIALS');
 
     await stack.waitForEvent(accountId, 'attempt', 1);
-    worker!.kill('SIGKILL');
-    await new Promise((r) => worker!.once('exit', r));
+    const killed = worker!;
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('exit', r));
+    expect(killed.signalCode).toBe('SIGKILL');
+    expect(() => process.kill(killed.pid!, 0)).toThrow(); // the worker process is gone
     const killedAt = Date.now();
     worker = startWorker();
 
