@@ -19,6 +19,9 @@ export interface ActivityDeps extends LinkedinDeps {
 /** Email links stay valid this long; the page they open makes a fresh hosted link on every click. */
 const RECONNECT_LINK_TTL_MS = 30 * 24 * 3_600_000;
 
+/** A send claimed longer ago than this cannot still be running (the activity's timeout is 1 minute). */
+const STALE_SEND_MS = 90_000;
+
 export function reconnectPageUrl(publicBaseUrl: string, signingSecret: string, accountId: string): string {
   const token = signToken(signingSecret, 'reconnect', accountId, RECONNECT_LINK_TTL_MS);
   return `${publicBaseUrl}/accounts/${encodeURIComponent(accountId)}/reconnect?token=${token}`;
@@ -70,8 +73,11 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Sends one email of a kind per incident. The email_log row is claimed before sending, so retries, crashes
-     * and duplicate webhooks never send it twice (a crash between claim and send means it is not sent).
+     * Sends one email of a kind per incident, at least once and never twice on purpose: the email_log row (unique
+     * per account, incident, kind and reminder) is claimed before sending, so retries and duplicate webhooks find
+     * it sent. A worker that died between the claim and SMTP's answer leaves the row `sending`; once that claim is
+     * older than any live send could be, the next try claims it again and re-sends with the same Message-ID (mail
+     * clients fold the two), counted in `send_attempts`.
      */
     async sendAccountEmail(input: {
       accountId: string;
@@ -91,20 +97,7 @@ export function createActivities(deps: ActivityDeps) {
         return { outcome: 'no_contact' };
       }
 
-      const claimed = await db('email_log')
-        .insert({ ...key, status: 'sending', recipient: user.email })
-        .onConflict(['account_id', 'incident_id', 'kind', 'seq'])
-        .ignore()
-        .returning('id');
-      if (claimed.length === 0) {
-        // Only a send that failed cleanly may be tried again.
-        const reclaimed = await db('email_log')
-          .where({ ...key, status: 'failed' })
-          .update({ status: 'sending' })
-          .returning('id');
-        if (reclaimed.length === 0) return { outcome: 'already_sent' };
-      }
-
+      // Built before anything is claimed: a failure here leaves no row behind that would block the retry.
       // An old extension cookie means the extension may be gone or signed out: the email says so.
       const cookies = account.account_type === 'LINKEDIN' ? await sessionForAccount(db, account.account_id) : undefined;
       const staleCookie = !!cookies && Date.now() - cookies.date_last_cookie.getTime() > deps.cookieStaleAfterMs;
@@ -118,8 +111,39 @@ export function createActivities(deps: ActivityDeps) {
         reconnectUrl: reconnectPageUrl(deps.publicBaseUrl, deps.signingSecret, account.account_id),
         staleCookie,
       });
+      const messageId = `<${[input.accountId, input.incidentId, input.kind, input.seq].join('.')}@${
+        new URL(deps.publicBaseUrl).hostname
+      }>`;
+
+      const { rows: claimed } = await db.raw<{ rows: { send_attempts: number }[] }>(
+        `insert into email_log (account_id, incident_id, kind, seq, status, recipient, claimed_at, send_attempts)
+         values (?, ?, ?, ?, 'sending', ?, now(), 1)
+         on conflict (account_id, incident_id, kind, seq) do update
+           set status = 'sending', recipient = excluded.recipient, claimed_at = now(),
+               send_attempts = email_log.send_attempts + 1
+           where email_log.status = 'failed'
+              or (email_log.status = 'sending'
+                  and coalesce(email_log.claimed_at, email_log.created_at) < now() - (? * interval '1 millisecond'))
+         returning send_attempts`,
+        [input.accountId, input.incidentId, input.kind, input.seq, user.email, STALE_SEND_MS],
+      );
+      if (claimed.length === 0) {
+        const row = await db('email_log').where(key).first();
+        if (row?.status === 'sending') {
+          // Another try holds a fresh claim (or died moments ago): come back once it is sent or stale.
+          throw ApplicationFailure.retryable('email being sent by another attempt', 'EmailInFlight');
+        }
+        return { outcome: row?.status === 'no_contact' ? 'no_contact' : 'already_sent' };
+      }
+      if (claimed[0]!.send_attempts > 1) {
+        log.warn('re-sending an email whose earlier send did not finish', {
+          accountId: input.accountId,
+          kind: input.kind,
+          sendAttempts: claimed[0]!.send_attempts,
+        });
+      }
       try {
-        const { messageId } = await mailer.send({ from: deps.mailFrom, to: user.email, ...content });
+        await mailer.send({ from: deps.mailFrom, to: user.email, messageId, ...content });
         await db('email_log').where(key).update({ status: 'sent', message_id: messageId, sent_at: db.fn.now() });
         return { outcome: 'sent' };
       } catch (err) {

@@ -2,6 +2,7 @@ import knex, { type Knex } from 'knex';
 import * as core from '../../migrations/20261127000001_core';
 import * as linkedinCookies from '../../migrations/20261127000002_linkedin_cookies';
 import * as eventPipeline from '../../migrations/20261129000001_event_pipeline';
+import * as emailResend from '../../migrations/20261129000002_email_resend';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261127000001_core': core,
   '20261127000002_linkedin_cookies': linkedinCookies,
   '20261129000001_event_pipeline': eventPipeline,
+  '20261129000002_email_resend': emailResend,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

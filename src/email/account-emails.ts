@@ -27,7 +27,8 @@ const PROVIDER_NAMES: Record<string, string> = {
 };
 
 export function providerName(provider: string | null): string {
-  return (provider && PROVIDER_NAMES[provider]) ?? provider ?? 'connected';
+  // Own keys only: a provider named `constructor` must not find Object.prototype's.
+  return (provider && Object.hasOwn(PROVIDER_NAMES, provider) ? PROVIDER_NAMES[provider] : provider) ?? 'connected';
 }
 
 /** Subject, plain text and HTML of a reconnect_needed or reminder email. */

@@ -9,6 +9,8 @@ export interface OutgoingEmail {
   subject: string;
   text: string;
   html: string;
+  /** Set by the caller so a re-sent email carries the same Message-ID as the first try. */
+  messageId?: string;
 }
 
 export interface Mailer {

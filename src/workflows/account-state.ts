@@ -192,7 +192,10 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
     return { type: 'wait', until: due, purpose: 'attempt', summary };
   }
 
+  // An email that could not be sent is tried again later, never given up (and never fails the workflow).
+  const retryAt = incident.emailRetryAt ? Date.parse(incident.emailRetryAt) : 0;
   if (!incident.emails.some((e) => e.kind === 'reconnect_needed')) {
+    if (retryAt > now) return { type: 'wait', until: retryAt, purpose: 'email', summary: 'email retry' };
     return { type: 'email', kind: 'reconnect_needed', seq: 0 };
   }
   const remindersSent = incident.emails.filter((e) => e.kind === 'reminder').length;
@@ -200,6 +203,7 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
   if (offset === undefined || !incident.firstEmailAt) return { type: 'idle' };
   const due = Date.parse(incident.firstEmailAt) + offset;
   const seq = remindersSent + 1;
+  if (due <= now && retryAt > now) return { type: 'wait', until: retryAt, purpose: 'email', summary: 'email retry' };
   if (due <= now) return { type: 'email', kind: 'reminder', seq };
   return { type: 'wait', until: due, purpose: 'email', summary: `reminder ${seq}/${policy.reminderScheduleMs.length}` };
 }
@@ -243,8 +247,27 @@ export function applyEmail(state: AccountState, email: EmailRecord, now: number)
   return {
     ...state,
     recovery: 'WAITING_FOR_USER',
-    incident: { ...incident, emails: [...incident.emails, email], firstEmailAt: incident.firstEmailAt ?? email.at },
+    incident: {
+      ...incident,
+      emails: [...incident.emails, email],
+      firstEmailAt: incident.firstEmailAt ?? email.at,
+      emailRetryAt: null,
+    },
   };
+}
+
+/** The email activity ran out of retries (SMTP down for long): recorded, and tried again one interval later. */
+export function applyEmailFailure(
+  state: AccountState,
+  failure: { kind: EmailKind; seq: number; reason: string },
+  policy: RecoveryPolicy,
+  now: number,
+): AccountState {
+  const incident = state.incident;
+  if (!incident) return state;
+  const retryAt = iso(now + policy.retryIntervalMs);
+  state = record(state, 'email_failed', now, { incidentId: incident.id, ...failure, retryAt });
+  return { ...state, lastError: 'email_failed', incident: { ...incident, emailRetryAt: retryAt } };
 }
 
 export function toView(state: AccountState, policy: RecoveryPolicy, now: number): AccountView {

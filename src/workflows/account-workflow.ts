@@ -39,6 +39,7 @@ import {
 import {
   applyAttempt,
   applyEmail,
+  applyEmailFailure,
   applyInbound,
   attemptLabel,
   describe,
@@ -180,10 +181,19 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       return;
     }
     const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
-    const result = await sendAccountEmail.executeWithOptions({ summary }, [
-      { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
-    ]);
-    state = applyEmail(state, { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result }, Date.now());
+    try {
+      const result = await sendAccountEmail.executeWithOptions({ summary }, [
+        { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
+      ]);
+      const email = { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result };
+      state = applyEmail(state, email, Date.now());
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // The email's own retries ran out (SMTP down for long): the account stays watched and the email is tried
+      // again later. An activity outcome never fails this workflow.
+      const reason = err.cause?.message ?? err.message;
+      state = applyEmailFailure(state, { kind: step.kind, seq: step.seq, reason }, policy, Date.now());
+    }
   }
 
   setHandler(

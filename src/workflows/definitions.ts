@@ -100,6 +100,8 @@ export interface Incident {
   newCookiePending: boolean;
   emails: EmailRecord[];
   firstEmailAt: string | null;
+  /** The last email could not be sent (SMTP down longer than its retries): the next try is not before this. */
+  emailRetryAt?: string | null;
 }
 
 export interface JournalEntry {

@@ -8,16 +8,23 @@ export interface ReceivedMail {
   subject: string;
   text: string;
   html: string;
+  messageId: string;
 }
 
 /** A real SMTP server in-process: what the service sends arrives here over the wire. */
 export class SmtpPeer {
   readonly messages: ReceivedMail[] = [];
+  /** While true, messages are read but never answered: a send hangs, as when a peer or a worker stalls. */
+  hold = false;
   private server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onData: (stream, session, callback) => {
+      if (this.hold) {
+        stream.resume();
+        return;
+      }
       simpleParser(stream)
         .then((mail) => {
           this.messages.push({
@@ -26,6 +33,7 @@ export class SmtpPeer {
             subject: mail.subject ?? '',
             text: mail.text ?? '',
             html: typeof mail.html === 'string' ? mail.html : '',
+            messageId: mail.messageId ?? '',
           });
           callback();
         })

@@ -24,6 +24,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261127000001_core',
       '20261127000002_linkedin_cookies',
       '20261129000001_event_pipeline',
+      '20261129000002_email_resend',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -54,6 +55,7 @@ describe('migrations on PostgreSQL', () => {
       '20261127000001_core',
       '20261127000002_linkedin_cookies',
       '20261129000001_event_pipeline',
+      '20261129000002_email_resend',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);

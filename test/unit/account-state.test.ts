@@ -1,6 +1,7 @@
 import {
   applyAttempt,
   applyEmail,
+  applyEmailFailure,
   applyInbound,
   classifyMessage,
   describe as describeState,
@@ -180,6 +181,43 @@ describe('sync-error schedule', () => {
     let s = status(fresh(), 'ERROR');
     s = applyAttempt(s, failed(1, T0), T0);
     expect(nextStep(s, p, T0)).toEqual({ type: 'email', kind: 'reconnect_needed', seq: 0 });
+  });
+});
+
+describe('an email that cannot be sent', () => {
+  test('is recorded and tried again one interval later, never given up; a sent one clears the wait', () => {
+    let s = status(fresh(), 'CREDENTIALS', T0);
+    expect(nextStep(s, policy, T0)).toEqual({ type: 'email', kind: 'reconnect_needed', seq: 0 });
+    s = applyEmailFailure(s, { kind: 'reconnect_needed', seq: 0, reason: 'SMTP down' }, policy, T0);
+    expect(s.journal.map((e) => e.type)).toContain('email_failed');
+    expect(s.lastError).toBe('email_failed');
+    expect(nextStep(s, policy, T0 + 1000)).toEqual({
+      type: 'wait',
+      until: T0 + H,
+      purpose: 'email',
+      summary: 'email retry',
+    });
+    expect(nextStep(s, policy, T0 + H)).toEqual({ type: 'email', kind: 'reconnect_needed', seq: 0 });
+    // Failing again pushes the retry one more interval out.
+    s = applyEmailFailure(s, { kind: 'reconnect_needed', seq: 0, reason: 'SMTP down' }, policy, T0 + H);
+    expect(nextStep(s, policy, T0 + H + 1)).toMatchObject({ type: 'wait', until: T0 + 2 * H });
+    s = applyEmail(
+      s,
+      { kind: 'reconnect_needed', seq: 0, at: new Date(T0 + 2 * H).toISOString(), outcome: 'sent' },
+      T0 + 2 * H,
+    );
+    expect(s.incident!.emailRetryAt).toBeNull();
+    expect(nextStep(s, policy, T0 + 2 * H)).toMatchObject({ type: 'wait', until: T0 + 2 * H + 24 * H });
+  });
+
+  test('a reminder that fails waits for its retry even though it is due', () => {
+    let s = status(fresh(), 'CREDENTIALS', T0);
+    s = applyEmail(s, { kind: 'reconnect_needed', seq: 0, at: new Date(T0).toISOString(), outcome: 'sent' }, T0);
+    const due = T0 + 24 * H;
+    expect(nextStep(s, policy, due)).toEqual({ type: 'email', kind: 'reminder', seq: 1 });
+    s = applyEmailFailure(s, { kind: 'reminder', seq: 1, reason: 'SMTP down' }, policy, due);
+    expect(nextStep(s, policy, due + 1)).toMatchObject({ type: 'wait', until: due + H, summary: 'email retry' });
+    expect(nextStep(s, policy, due + H)).toEqual({ type: 'email', kind: 'reminder', seq: 1 });
   });
 });
 
