@@ -2,7 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { findAccount, type AccountRow } from '../db/repository';
-import { accountIdSchema, userIdSchema } from '../ids';
+import { accountIdSchema, storableText, userIdSchema } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals } from '../tokens';
 import { accountStatus, UnipileCallError } from '../unipile/unipile-api';
@@ -18,7 +18,10 @@ const userParams = z.object({ userId: userIdSchema });
 export const accountIdParam = (params: unknown): string => parse(accountParams, params).accountId;
 /** The path's user id, checked: a 400 names `userId`. */
 export const userIdParam = (params: unknown): string => parse(userParams, params).userId;
-const userBody = z.object({ email: z.string().email(), name: z.string().max(200).optional() });
+const userBody = z.object({
+  email: storableText().pipe(z.string().email()),
+  name: storableText().pipe(z.string().max(200)).optional(),
+});
 const PROVIDERS = [
   'LINKEDIN',
   'WHATSAPP',

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CookieCipher } from '../cookies/cookie-cipher';
 import { findAccount } from '../db/repository';
 import { saveCookies, sessionById, type SessionRow } from '../db/linkedin-sessions';
+import { storableText } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import {
   accountWorkflowId,
@@ -24,9 +25,9 @@ const cookieBody = z
   .object({
     li_at: z.string().min(10, 'must be the li_at cookie value').max(4096),
     li_a: z.string().min(1).max(4096).optional(),
-    user_agent: z.string().min(1).max(1024),
+    user_agent: storableText().pipe(z.string().min(1).max(1024)),
     // Short enough that the connection's workflow id stays under Temporal's 255 characters.
-    linkedin_member_id: z.string().min(1).max(100),
+    linkedin_member_id: storableText().pipe(z.string().min(1).max(100)),
     ip: z
       .string()
       .refine((v) => isIP(v) === 4, 'must be an IPv4 address')
@@ -41,7 +42,7 @@ const cookieBody = z
   })
   .strict();
 
-const checkpointBody = z.object({ code: z.string().trim().min(1).max(100) }).strict();
+const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
 
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
@@ -77,7 +78,10 @@ export function extensionRoutes(deps: ApiDeps): Router {
 
   router.delete('/api/users/:userId/extension-tokens/:tokenId', async (req, res) => {
     const userId = userIdParam(req.params);
-    const tokenId = parse(z.coerce.number().int().positive(), req.params.tokenId);
+    const tokenId = parse(
+      z.object({ tokenId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
+      req.params,
+    ).tokenId;
     const n = await db('extension_tokens')
       .where({ id: tokenId, user_id: userId })
       .whereNull('revoked_at')
@@ -103,14 +107,16 @@ export function extensionRoutes(deps: ApiDeps): Router {
     });
 
     if (row.account_id) {
-      // The account workflow learns of the new cookie through the durable inbox, like any webhook.
-      await receiveEvents({ db, forwarding: deps.forwarder }, [
-        {
-          source: 'extension_cookie',
-          accountId: row.account_id,
-          payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
-        },
-      ]);
+      // The account workflow learns of a new cookie through the one way in, like any webhook; the same cookie sent
+      // again (every few hours, or a flood of posts) only refreshes the row's date_last_cookie.
+      if (row.previous_fingerprint !== row.cookie_fingerprint)
+        await receiveEvents({ db, forwarding: deps.forwarder }, [
+          {
+            source: 'extension_cookie',
+            accountId: row.account_id,
+            payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
+          },
+        ]);
       const account = await findAccount(db, row.account_id);
       res.status(202).json({
         accountId: row.account_id,

@@ -1,7 +1,7 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
 import { findAccount, upsertAccount } from '../db/repository';
-import { accountIdSchema } from '../ids';
+import { accountIdSchema, storableText } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals, verifyToken } from '../tokens';
 import { UnipileCallError } from '../unipile/unipile-api';
@@ -12,13 +12,13 @@ import { HttpError, validationError } from './http-errors';
 const accountStatusBody = z.object({
   AccountStatus: z.object({
     account_id: accountIdSchema,
-    account_type: z.string().min(1).max(64),
-    message: z.string().min(1).max(64),
+    account_type: storableText().pipe(z.string().min(1).max(64)),
+    message: storableText().pipe(z.string().min(1).max(64)),
   }),
 });
 
 const hostedAuthBody = z.object({
-  status: z.string().min(1).max(64),
+  status: storableText().pipe(z.string().min(1).max(64)),
   account_id: accountIdSchema,
   // The signed user reference we put in the link: without it the callback could name any account.
   name: z.string().min(1).max(512),

@@ -39,7 +39,7 @@ export async function saveCookies(
   cipher: CookieCipher,
   fingerprintSecret: string,
   input: CookieInput,
-): Promise<SessionRow> {
+): Promise<SessionRow & { previous_fingerprint: string | null }> {
   const aad = cookieAad(input.userId, input.memberId);
   const values = {
     li_at: cipher.encrypt(input.liAt, aad),
@@ -51,12 +51,17 @@ export async function saveCookies(
     country: input.country ?? null,
     date_last_cookie: db.fn.now(),
   };
+  // The fingerprint stored before this write (read in the same statement): the extension re-sends the same
+  // cookie every few hours, and only a different one is news for the account workflow.
+  const previous = db('linkedin_sessions')
+    .where({ user_id: input.userId, linkedin_member_id: input.memberId })
+    .select('cookie_fingerprint');
   const [row] = await db('linkedin_sessions')
     .insert({ user_id: input.userId, linkedin_member_id: input.memberId, ...values })
     .onConflict(['user_id', 'linkedin_member_id'])
     .merge(values)
-    .returning('*');
-  return row as SessionRow;
+    .returning(['*', db.raw('(?) as previous_fingerprint', [previous])]);
+  return row as SessionRow & { previous_fingerprint: string | null };
 }
 
 export interface DecryptedCookies {

@@ -36,6 +36,18 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     const again = await stack.postCookies(token, cookieBody('AQEDAfirst-cookie-1', 'member-1'));
     expect(again.json).toEqual({ accountId, status: 'OK', recovery: 'NONE' });
     expect(stack.connectCalls()).toHaveLength(1);
+
+    // The extension re-sends the same cookie: no new event for the workflow, however often; a new one is one event.
+    const cookieEvents = async () =>
+      (await stack.api$('GET', '/api/receipts?state=forwarded&limit=500')).json.items.filter(
+        (r: { source: string; accountId: string }) => r.source === 'extension_cookie' && r.accountId === accountId,
+      ).length;
+    await waitFor(async () => (await cookieEvents()) === 1, 10_000, 'the connection’s cookie event');
+    for (let i = 0; i < 20; i++) await stack.postCookies(token, cookieBody('AQEDAfirst-cookie-1', 'member-1'));
+    await stack.postCookies(token, cookieBody('AQEDAsecond-cookie-2', 'member-1'));
+    await waitFor(async () => (await cookieEvents()) === 2, 10_000, 'one event for the new cookie');
+    expect((await stack.api$('GET', '/api/receipts?state=pending')).json.items).toEqual([]);
+    expect(await cookieEvents()).toBe(2);
   });
 
   test('checkpoint → wrong code is reported → right code connects', async () => {

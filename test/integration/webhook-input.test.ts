@@ -104,4 +104,32 @@ describe('webhook and API input validation', () => {
     const metrics = await (await fetch(`${stack.api.url}/metrics`)).text();
     expect(metrics).toContain('unipile_webhooks_received_total');
   });
+
+  test('input PostgreSQL cannot store is a 400 naming the field, never a 500 or 503, and nothing is stored', async () => {
+    const before = await receipts();
+    const raw = (body: string) =>
+      post(body, { 'content-type': 'application/json', 'unipile-auth': 'test-webhook-secret' });
+    // A lone surrogate (jsonb refuses it) and a NUL (text refuses it), written as JSON escapes.
+    const surrogate = await raw(
+      '{"AccountStatus":{"account_id":"a1","account_type":"LINKEDIN","message":"OK\\ud800"}}',
+    );
+    expect(surrogate.status).toBe(400);
+    expect((await surrogate.json()).error.message).toContain('AccountStatus.message');
+    const nul = await raw('{"AccountStatus":{"account_id":"a1","account_type":"LINK\\u0000EDIN","message":"OK"}}');
+    expect(nul.status).toBe(400);
+    expect((await nul.json()).error.message).toContain('AccountStatus.account_type');
+    expect(await receipts()).toBe(before);
+
+    const name = await stack.api$('PUT', '/api/users/nul-user', { email: 'n@example.test', name: 'a\u0000b' });
+    expect(name.status).toBe(400);
+    expect(name.json.error.message).toContain('name');
+    const userPath = await stack.api$('PUT', '/api/users/a%00b', { email: 'n@example.test' });
+    expect(userPath.status).toBe(400);
+    expect(userPath.json.error.message).toContain('userId');
+    const huge = await stack.api$('DELETE', '/api/users/u/extension-tokens/1e20');
+    expect(huge.status).toBe(400);
+    expect(huge.json.error.message).toContain('tokenId');
+    const before20 = await stack.api$('GET', '/api/accounts/abc/events?before=1e20');
+    expect([400, 404]).toContain(before20.status);
+  });
 });
