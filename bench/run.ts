@@ -189,26 +189,32 @@ async function main(): Promise<void> {
     await signalAccount(client, rawSettings, `ceiling${rawRun}_${i % INGEST.accounts}`, { status });
   });
   log(`ingestion: ${INGEST.webhooks} webhooks for ${INGEST.accounts} accounts`);
-  const ingestIds = Array.from(
-    { length: INGEST.accounts },
-    (_, i) => `ing${i}_${randomBytes(6).toString('base64url')}`,
-  );
-  const ingestStart = Date.now();
-  const ingest = await closedLoop(INGEST.webhooks, CONCURRENCY, (i) =>
-    webhook(ingestIds[i % INGEST.accounts]!, Math.floor(i / INGEST.accounts) % 2 === 0 ? 'CONNECTING' : 'OK'),
-  );
-  await until(async () => (await pending()) === 0, 600_000, 'every receipt forwarded', 100);
-  const lastForward = (await db('webhook_receipts').max({ t: 'forwarded_at' }))[0]!.t as Date;
-  const deliveredSeconds = (lastForward.getTime() - ingestStart) / 1000;
+  /** Posts INGEST.webhooks status webhooks round-robin over fresh accounts; returns once every one is delivered. */
+  const ingestRound = async (prefix: string) => {
+    const ids = Array.from(
+      { length: INGEST.accounts },
+      (_, i) => `${prefix}${i}_${randomBytes(6).toString('base64url')}`,
+    );
+    const startedAt = Date.now();
+    const answered = await closedLoop(INGEST.webhooks, CONCURRENCY, (i) =>
+      webhook(ids[i % INGEST.accounts]!, Math.floor(i / INGEST.accounts) % 2 === 0 ? 'CONNECTING' : 'OK'),
+    );
+    await until(async () => (await pending()) === 0, 600_000, 'every receipt forwarded', 100);
+    const lastForward = (await db('webhook_receipts').max({ t: 'forwarded_at' }))[0]!.t as Date;
+    return { ids, answered, startedAt, deliveredSeconds: (lastForward.getTime() - startedAt) / 1000 };
+  };
+  const { ids: ingestIds, answered: ingest, startedAt: ingestStart, deliveredSeconds } = await ingestRound('ing');
   const finalStatus = Math.floor((INGEST.webhooks - 1) / INGEST.accounts) % 2 === 0 ? 'CONNECTING' : 'OK';
-  await until(
-    async () =>
-      Number(
-        (await db('accounts').whereIn('account_id', ingestIds).where({ status: finalStatus }).count({ n: '*' }))[0]!.n,
-      ) === INGEST.accounts,
-    600_000,
-    'every account applied its last event',
-  );
+  const allApplied = (ids: string[], what: string) =>
+    until(
+      async () =>
+        Number(
+          (await db('accounts').whereIn('account_id', ids).where({ status: finalStatus }).count({ n: '*' }))[0]!.n,
+        ) === ids.length,
+      600_000,
+      what,
+    );
+  await allApplied(ingestIds, 'every account applied its last event');
   const appliedSeconds = (Date.now() - ingestStart) / 1000;
   const deliveredPerSecond = round(INGEST.webhooks / deliveredSeconds, 1);
   out.ingestion = {
@@ -228,27 +234,11 @@ async function main(): Promise<void> {
   // the ceiling); then the time the restarted worker takes to apply that backlog.
   log(`ingestion with the worker stopped: ${INGEST.webhooks} webhooks`);
   await stopProcess(worker);
-  const pausedIds = Array.from(
-    { length: INGEST.accounts },
-    (_, i) => `pau${i}_${randomBytes(6).toString('base64url')}`,
-  );
-  const pausedStart = Date.now();
-  const paused = await closedLoop(INGEST.webhooks, CONCURRENCY, (i) =>
-    webhook(pausedIds[i % INGEST.accounts]!, Math.floor(i / INGEST.accounts) % 2 === 0 ? 'CONNECTING' : 'OK'),
-  );
-  await until(async () => (await pending()) === 0, 600_000, 'every receipt forwarded', 100);
-  const pausedLast = (await db('webhook_receipts').max({ t: 'forwarded_at' }))[0]!.t as Date;
-  const pausedPerSecond = round(INGEST.webhooks / ((pausedLast.getTime() - pausedStart) / 1000), 1);
+  const { ids: pausedIds, answered: paused, deliveredSeconds: pausedSeconds } = await ingestRound('pau');
+  const pausedPerSecond = round(INGEST.webhooks / pausedSeconds, 1);
   const catchUpStart = Date.now();
   worker = await start('src/worker.ts');
-  await until(
-    async () =>
-      Number(
-        (await db('accounts').whereIn('account_id', pausedIds).where({ status: finalStatus }).count({ n: '*' }))[0]!.n,
-      ) === INGEST.accounts,
-    600_000,
-    'the backlog applied',
-  );
+  await allApplied(pausedIds, 'the backlog applied');
   out.ingestionWorkerStopped = {
     answered: paused,
     deliveredPerSecond: pausedPerSecond,

@@ -11,10 +11,10 @@ describe('email delivery', () => {
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
-  const activities = () =>
+  const activities = (smtpUrl = stack.config.SMTP_URL) =>
     createActivities({
       db: stack.db,
-      mailer: createMailer(stack.config.SMTP_URL),
+      mailer: createMailer(smtpUrl),
       unipile: new UnipileApi(stack.sim.url, stack.apiKey, 5000),
       cipher: new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY),
       forwarding: { kick: () => undefined },
@@ -79,17 +79,7 @@ describe('email delivery', () => {
   test('SMTP refusing: the try fails and is retried; the retry sends it', async () => {
     const accountId = await account('refused', 'TELEGRAM');
     const input = { accountId, incidentId: 3, kind: 'reminder' as const, seq: 1 };
-    const broken = createActivities({
-      db: stack.db,
-      mailer: createMailer('smtp://127.0.0.1:1'),
-      unipile: new UnipileApi(stack.sim.url, stack.apiKey, 5000),
-      cipher: new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY),
-      forwarding: { kick: () => undefined },
-      publicBaseUrl: stack.config.PUBLIC_BASE_URL,
-      signingSecret: stack.config.SIGNING_SECRET,
-      mailFrom: stack.config.MAIL_FROM,
-      cookieStaleAfterMs: stack.config.COOKIE_STALE_AFTER,
-    });
+    const broken = activities('smtp://127.0.0.1:1'); // nothing listens there
     await expect(new MockActivityEnvironment().run(broken.sendAccountEmail, input)).rejects.toThrow('email not sent');
     expect(await send(input)).toEqual({ outcome: 'sent' });
     expect(mailsTo('refused')).toHaveLength(1);
