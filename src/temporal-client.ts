@@ -67,7 +67,8 @@ export type AccountMessage = { status: StatusEvent } | { linked: AccountLinked }
 
 /**
  * Delivers an event to the account's workflow, starting it if needed (signal-with-start). A deleted account's
- * workflow has completed and its id is never reused, so later events come back as `workflow_closed`.
+ * workflow has completed and its id is never reused, so later events come back as `workflow_closed`; a run that
+ * ended any other way is replaced by a new one.
  */
 export async function signalAccount(
   client: Client,
@@ -98,7 +99,9 @@ export async function signalAccount(
             policy: settings.policy,
           },
         ],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // A run that completed (the account was deleted) is never replaced; one that failed, was terminated or
+        // timed out is: the account must stay watched whatever happened to its last run.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         staticSummary: `Unipile account ${accountId}`,
         signal,
         signalArgs: [arg],

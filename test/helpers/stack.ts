@@ -206,6 +206,23 @@ export class Stack {
     return accountId;
   }
 
+  /**
+   * GET /api/accounts/:id once its stored view passes `check`: the workflow persists its view right after each
+   * change, so a client that has just seen an effect (an email, a call) may need to wait a moment for the view.
+   */
+  async accountWhen(accountId: string, check: (json: any) => boolean, timeoutMs = 10_000) {
+    let last: any;
+    await waitFor(
+      async () => {
+        last = (await this.api$('GET', `/api/accounts/${accountId}`)).json;
+        return check(last);
+      },
+      timeoutMs,
+      `the stored view of ${accountId}`,
+    );
+    return last;
+  }
+
   accountRow(accountId: string) {
     return this.db('accounts').where({ account_id: accountId }).first();
   }

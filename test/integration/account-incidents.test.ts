@@ -27,12 +27,7 @@ describe('account incidents', () => {
     expect(link).toBeDefined();
 
     // Backend reads answer from what the workflow persisted, right after the email is recorded.
-    await waitFor(
-      async () => (await stack.api$('GET', `/api/accounts/${accountId}`)).json.workflow?.incident?.emails?.length === 1,
-      10_000,
-      'the stored view shows the email',
-    );
-    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    const detail = { json: await stack.accountWhen(accountId, (a) => a.workflow?.incident?.emails?.length === 1) };
     expect(detail.json).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER', live: false });
     expect(detail.json.workflow.incident.emails).toEqual([
       expect.objectContaining({ kind: 'reconnect_needed', outcome: 'sent' }),
@@ -112,7 +107,7 @@ describe('account incidents', () => {
 
     await waitFor(() => mailsTo('errfail@example.test').length === 1, 30_000, 'escalation email');
     expect(stack.restartCalls(accountId)).toHaveLength(3);
-    const detail = await stack.api$('GET', `/api/accounts/${accountId}`);
+    const detail = { json: await stack.accountWhen(accountId, (a) => a.workflow?.incident?.emails?.length === 1) };
     expect(detail.json.workflow.incident.attempts).toHaveLength(3);
     expect(detail.json.workflow.incident.attempts[1]).toMatchObject({
       outcome: 'failed',

@@ -198,4 +198,23 @@ describe('the event pipeline', () => {
     expect(live.json).toMatchObject({ status: 'OK', live: true, workflow: { status: 'OK', accountId: id } });
     expect((await stack.api$('GET', `/api/accounts/${id}?verbose=1`)).status).toBe(400);
   });
+
+  test('a workflow that ended without a deletion is started again by the next event; a deleted one is not', async () => {
+    const id = accountId('term', 0);
+    expect((await post(stack.api.url, id, 'OK')).status).toBe(200);
+    const handle = stack.client.workflow.getHandle(`account-${id}`);
+    await waitFor(async () => (await stack.api$('GET', `/api/accounts/${id}`)).json?.status === 'OK');
+    // An operator terminates it (or it failed): the account must not stop being watched.
+    await handle.terminate('operator test');
+    expect((await post(stack.api.url, id, 'CREDENTIALS')).status).toBe(200);
+    await waitFor(async () => (await handle.describe()).status.name === 'RUNNING', 30_000, 'a new run');
+    await waitFor(async () => (await stack.api$('GET', `/api/accounts/${id}`)).json?.status === 'CREDENTIALS');
+
+    expect((await post(stack.api.url, id, 'DELETED')).status).toBe(200);
+    await waitFor(async () => (await handle.describe()).status.name === 'COMPLETED', 30_000, 'completed');
+    const deletedRun = (await handle.describe()).runId;
+    expect((await post(stack.api.url, id, 'OK')).status).toBe(200);
+    await waitFor(async () => (await stack.api$('GET', '/api/receipts?state=pending')).json.items.length === 0);
+    expect((await handle.describe()).runId).toBe(deletedRun);
+  });
 });
