@@ -164,6 +164,16 @@ export function loadConfigPart<K extends ConfigKey>(keys: K[], env: NodeJS.Proce
   throw new ConfigError(describeIssues(result.error));
 }
 
+/** Where account workflows run and the recovery timings they start with: what every forwarder needs. */
+export function accountSettings(config: Config) {
+  return {
+    ...temporalConnectionOptions(config),
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    policy: recoveryPolicy(config),
+  };
+}
+
 /** The recovery timings handed to account workflows, in milliseconds. */
 export function recoveryPolicy(config: Config): RecoveryPolicy {
   return {

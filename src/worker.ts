@@ -1,14 +1,13 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from './activities';
-import { loadConfig, recoveryPolicy, temporalConnectionOptions, unipileBaseUrl, type Config } from './config';
+import { accountSettings, loadConfig, temporalConnectionOptions, unipileBaseUrl, type Config } from './config';
 import { CookieCipher } from './cookies/cookie-cipher';
 import { createDb } from './db/knex';
 import { createMailer, type Mailer } from './email/mailer';
 import { createLogger, type Logger } from './logger';
-import { ReceiptForwarder } from './inbound/receipt-forwarder';
+import { forwarderOptions, ReceiptForwarder } from './inbound/receipt-forwarder';
 import { clientOver } from './temporal-client';
-import { hostname } from 'node:os';
 import { UnipileApi } from './unipile/unipile-api';
 import { unipileTaskQueue } from './workflows/definitions';
 
@@ -34,22 +33,10 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     {
       db: deps.db,
       temporal: clientOver(deps.connection, config.TEMPORAL_NAMESPACE),
-      settings: {
-        address: config.TEMPORAL_ADDRESS,
-        namespace: config.TEMPORAL_NAMESPACE,
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        policy: recoveryPolicy(config),
-      },
+      settings: accountSettings(config),
       logger: deps.logger ?? createLogger(config.LOG_LEVEL, 'worker'),
     },
-    {
-      owner: `worker@${hostname()}:${process.pid}`,
-      leaseMs: 30_000,
-      sweepIntervalMs: 0,
-      concurrency: 8,
-      maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
-      maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
-    },
+    forwarderOptions(config, 'worker'),
   );
   forwarding.start();
   const activities = createActivities({

@@ -1,18 +1,14 @@
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { loadConfig, recoveryPolicy, temporalConnectionOptions, unipileBaseUrl, type Config } from '../config';
+import { accountSettings, loadConfig, unipileBaseUrl, type Config } from '../config';
 import { createDb } from '../db/knex';
 import { close, listen } from '../http-listen';
 import { createLogger, type Logger } from '../logger';
-import { hostname } from 'node:os';
 import { createTemporalClient } from '../temporal-client';
-import { ReceiptForwarder } from '../inbound/receipt-forwarder';
+import { forwarderOptions, ReceiptForwarder } from '../inbound/receipt-forwarder';
 import { UnipileApi } from '../unipile/unipile-api';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
-
-/** A claim on a receipt outlives one forward (5 s deadline) several times over; a dead process's claims lapse. */
-const FORWARD_LEASE_MS = 30_000;
 
 export interface RunningApi {
   url: string;
@@ -29,12 +25,7 @@ export async function startApi(
   const logger = options.logger ?? createLogger(config.LOG_LEVEL, 'api');
   // An embedded database is shared with the worker in the same process, which then owns it.
   const db = options.db ?? createDb(config.DATABASE_URL);
-  const temporalSettings = {
-    ...temporalConnectionOptions(config),
-    namespace: config.TEMPORAL_NAMESPACE,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    policy: recoveryPolicy(config),
-  };
+  const temporalSettings = accountSettings(config);
   const temporal = createTemporalClient(temporalSettings);
   const metrics = createMetrics(db);
   const unipile = new UnipileApi(
@@ -44,14 +35,7 @@ export async function startApi(
   );
   const forwarder = new ReceiptForwarder(
     { db, temporal, settings: temporalSettings, logger, metrics: metrics.forwarder },
-    {
-      owner: `api@${hostname()}:${process.pid}`,
-      leaseMs: FORWARD_LEASE_MS,
-      sweepIntervalMs: config.INBOX_RELAY_INTERVAL,
-      concurrency: config.FORWARD_CONCURRENCY,
-      maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
-      maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
-    },
+    forwarderOptions(config, 'api'),
   );
   const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, forwarder });
   const { server, url } = await listen(app, config.PORT, options.host ?? '0.0.0.0');

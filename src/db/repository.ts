@@ -51,8 +51,11 @@ export async function upsertAccount(db: Knex, s: AccountSnapshot): Promise<void>
     name: db.raw('coalesce(excluded.name, accounts.name)'),
   };
   if (s.status) Object.assign(merge, { status: s.status, recovery: s.recovery ?? 'NONE', last_update: db.fn.now() });
-  if (s.view) Object.assign(row, { view: JSON.stringify(s.view) });
-  if (s.view) Object.assign(merge, { view: JSON.stringify(s.view) });
+  if (s.view) {
+    const view = JSON.stringify(s.view);
+    Object.assign(row, { view });
+    Object.assign(merge, { view });
+  }
   await db('accounts').insert(row).onConflict('account_id').merge(merge);
 }
 

@@ -6,6 +6,8 @@
 // receipts go out one at a time, in order. Different accounts are forwarded in parallel.
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
+import { hostname } from 'node:os';
+import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { appendApiEvent } from '../db/repository';
 import { signalAccount, type AccountSettings } from '../temporal-client';
@@ -45,6 +47,24 @@ export interface ForwarderOptions {
   maxAttempts: number;
   /** Backoff ceiling between two tries of one receipt. */
   maxRetryDelayMs: number;
+}
+
+/** A claim outlives one forward (5 s deadline) several times over; a dead process's claims lapse. */
+const LEASE_MS = 30_000;
+
+/**
+ * Options from configuration. The API sweeps and forwards many accounts at once; a worker forwards only the few
+ * events it stores itself and leaves the sweep to the API.
+ */
+export function forwarderOptions(config: Config, role: 'api' | 'worker'): ForwarderOptions {
+  return {
+    owner: `${role}@${hostname()}:${process.pid}`,
+    leaseMs: LEASE_MS,
+    sweepIntervalMs: role === 'api' ? config.INBOX_RELAY_INTERVAL : 0,
+    concurrency: role === 'api' ? config.FORWARD_CONCURRENCY : 8,
+    maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
+    maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
+  };
 }
 
 export interface ForwarderDeps {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { insertReceipts } from '../../src/inbound/inbound-events';
 import { ReceiptForwarder } from '../../src/inbound/receipt-forwarder';
 import { createLogger } from '../../src/logger';
-import { recoveryPolicy } from '../../src/config';
+import { accountSettings } from '../../src/config';
 import { Stack, waitFor } from '../helpers/stack';
 import { spawnTs, waitForHttp } from '../helpers/processes';
 import { freePort, stopProcess } from '../helpers/temporal-dev-server';
@@ -97,12 +97,7 @@ describe('the event pipeline', () => {
           {
             db: stack.db,
             temporal: stack.client,
-            settings: {
-              address: stack.config.TEMPORAL_ADDRESS,
-              namespace: 'default',
-              taskQueue: stack.config.TEMPORAL_TASK_QUEUE,
-              policy: recoveryPolicy(stack.config),
-            },
+            settings: accountSettings(stack.config),
             logger: createLogger('silent'),
           },
           { owner, leaseMs: 30_000, sweepIntervalMs: 100, concurrency: 8, maxAttempts: 3, maxRetryDelayMs: 1000 },
