@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RecoveryPolicy } from './workflows/definitions';
+import { KEY_ID_PATTERN } from './cookies/cookie-cipher';
 
 /** Parses durations written like `500ms`, `90s`, `5m`, `1h`, `2d` into milliseconds. */
 export function parseDuration(text: string): number {
@@ -34,6 +35,14 @@ const encryptionKeys = required.transform((text, ctx) => {
     const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
     if (!id || key.length !== 32) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be keyId:base64 pairs of 32-byte keys' });
+      return z.NEVER;
+    }
+    // Key ids are written into ciphertexts between dots, and each must name one key.
+    if (!KEY_ID_PATTERN.test(id) || keys.some((k) => k.id === id)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `key ids must be unique and match ${KEY_ID_PATTERN} (got "${id.slice(0, 40)}")`,
+      });
       return z.NEVER;
     }
     keys.push({ id, key });

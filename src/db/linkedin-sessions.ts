@@ -100,18 +100,30 @@ export function sessionForAccount(db: Knex, accountId: string): Promise<SessionR
     .first();
 }
 
-/** Re-encrypts every cookie not under the newest key. Returns how many rows changed. */
-export async function reencryptCookies(db: Knex, cipher: CookieCipher): Promise<number> {
-  const rows = await db<SessionRow>('linkedin_sessions').whereNot({ cookie_key_id: cipher.currentKeyId });
+/**
+ * Re-encrypts every cookie not under the newest key (or still in the v1 format). Each row is rewritten only if its
+ * ciphertext is still the one read (compare-and-swap), so a cookie the extension sent meanwhile is never overwritten
+ * with the older one. Returns the rows actually rewritten and those skipped because they changed.
+ */
+export async function reencryptCookies(
+  db: Knex,
+  cipher: CookieCipher,
+): Promise<{ rewritten: number; changedMeanwhile: number }> {
+  const rows = await db<SessionRow>('linkedin_sessions').select('*');
+  let rewritten = 0;
+  let changedMeanwhile = 0;
   for (const row of rows) {
+    if (!cipher.needsRotation(row.li_at) && !(row.li_a && cipher.needsRotation(row.li_a))) continue;
     const aad = cookieAad(row.user_id, row.linkedin_member_id);
-    await db('linkedin_sessions')
-      .where({ id: row.id, cookie_key_id: row.cookie_key_id })
+    const updated = await db('linkedin_sessions')
+      .where({ id: row.id, li_at: row.li_at })
       .update({
         li_at: cipher.encrypt(cipher.decrypt(row.li_at, aad), aad),
         li_a: row.li_a ? cipher.encrypt(cipher.decrypt(row.li_a, aad), aad) : null,
         cookie_key_id: cipher.currentKeyId,
       });
+    if (updated === 1) rewritten++;
+    else changedMeanwhile++;
   }
-  return rows.length;
+  return { rewritten, changedMeanwhile };
 }

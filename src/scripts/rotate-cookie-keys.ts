@@ -10,8 +10,12 @@ async function main(): Promise<void> {
   const db = createDb(config.DATABASE_URL);
   try {
     const cipher = new CookieCipher(config.COOKIE_ENCRYPTION_KEY);
-    const n = await reencryptCookies(db, cipher);
-    console.log(`re-encrypted ${n} session(s) under key ${cipher.currentKeyId}`);
+    const { rewritten, changedMeanwhile } = await reencryptCookies(db, cipher);
+    // A row that changed meanwhile was written by the API under the current key already.
+    console.log(
+      `re-encrypted ${rewritten} session(s) under key ${cipher.currentKeyId}` +
+        (changedMeanwhile ? `; ${changedMeanwhile} changed meanwhile and were left as written` : ''),
+    );
   } finally {
     await db.destroy();
   }

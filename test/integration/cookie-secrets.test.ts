@@ -9,6 +9,7 @@ describe('cookie secrecy and key rotation', () => {
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
+  const k2 = { id: 'k2', key: randomBytes(32) };
   const LI_AT = `AQEDA-secret-${randomBytes(12).toString('hex')}`;
   const NEW_LI_AT = `AQEDA-secret-${randomBytes(12).toString('hex')}`;
   const secrets = [LI_AT, NEW_LI_AT, `premium-${LI_AT}`, `premium-${NEW_LI_AT}`];
@@ -66,7 +67,7 @@ describe('cookie secrecy and key rotation', () => {
       for (const secret of secrets) expect({ table, leaks: dump.includes(secret) }).toEqual({ table, leaks: false });
     }
     const row = await stack.session('sec-user', 'member-sec');
-    expect(row.li_at).toMatch(/^v1\.k1\./);
+    expect(row.li_at).toMatch(/^v2\.k1\./);
     const cipher = new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY);
     expect(cipher.decrypt(row.li_at, cookieAad('sec-user', 'member-sec'))).toBe(NEW_LI_AT);
     // Bound to its row: the same ciphertext does not open as another user's.
@@ -76,14 +77,14 @@ describe('cookie secrecy and key rotation', () => {
   test('key rotation re-encrypts every row; before it, old keys still decrypt', async () => {
     await stack.linkedinAccount('rot-user', 'member-rot', 'AQEDArotation-cookie-1', null);
     const oldKeys = stack.config.COOKIE_ENCRYPTION_KEY;
-    const newKey = { id: 'k2', key: randomBytes(32) };
+    const newKey = k2;
     const rotated = new CookieCipher([newKey, ...oldKeys]);
     const before = await stack.db('linkedin_sessions').select();
     expect(before.every((r) => r.cookie_key_id === 'k1')).toBe(true);
     for (const r of before)
       expect(() => rotated.decrypt(r.li_at, cookieAad(r.user_id, r.linkedin_member_id))).not.toThrow();
 
-    expect(await reencryptCookies(stack.db, rotated)).toBe(before.length);
+    expect(await reencryptCookies(stack.db, rotated)).toEqual({ rewritten: before.length, changedMeanwhile: 0 });
     const after = await stack.db('linkedin_sessions').select();
     const onlyNew = new CookieCipher([newKey]);
     for (const r of after) {
@@ -92,6 +93,35 @@ describe('cookie secrecy and key rotation', () => {
       const old = before.find((b) => b.id === r.id)!;
       expect(plain).toBe(new CookieCipher(oldKeys).decrypt(old.li_at, cookieAad(old.user_id, old.linkedin_member_id)));
     }
-    expect(await reencryptCookies(stack.db, rotated)).toBe(0);
+    expect(await reencryptCookies(stack.db, rotated)).toEqual({ rewritten: 0, changedMeanwhile: 0 });
+  });
+
+  test('rotation never overwrites a cookie the extension sent while it ran', async () => {
+    await stack.linkedinAccount('cas-user', 'member-cas', 'AQEDAcas-cookie-1', null);
+    const rotated = new CookieCipher([{ id: 'k3', key: randomBytes(32) }, k2, ...stack.config.COOKIE_ENCRYPTION_KEY]);
+    // The extension's newer cookie lands between the rotation's read and its write: the first UPDATE of the
+    // rotation is held back until the API has stored the new cookie.
+    const sessionRow = await stack.session('cas-user', 'member-cas');
+    let raced = false;
+    const onQuery = (q: { sql: string; bindings?: unknown[] }): void => {
+      if (/^update "linkedin_sessions"/.test(q.sql) && q.bindings?.includes(sessionRow.id)) raced = true;
+    };
+    stack.db.on('query', onQuery);
+    const trx = await stack.db.transaction();
+    await trx('linkedin_sessions').where({ id: sessionRow.id }).forUpdate().select('id');
+    const rotation = reencryptCookies(stack.db, rotated);
+    await waitFor(() => raced, 10_000, 'rotation reached its write');
+    // The row is locked: the rotation's compare-and-swap waits; the newer cookie is written first.
+    const current = new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY);
+    const aad = cookieAad('cas-user', 'member-cas');
+    await trx('linkedin_sessions')
+      .where({ id: sessionRow.id })
+      .update({ li_at: current.encrypt('AQEDAcas-cookie-2', aad) });
+    await trx.commit();
+    const result = await rotation;
+    stack.db.removeListener('query', onQuery);
+    expect(result.changedMeanwhile).toBe(1);
+    const after = await stack.session('cas-user', 'member-cas');
+    expect(current.decrypt(after.li_at, aad)).toBe('AQEDAcas-cookie-2');
   });
 });

@@ -58,6 +58,13 @@ describe('configuration', () => {
     expect(message).not.toContain('c2hvcnQ=');
   });
 
+  test('cookie key ids must be unique and free of dots (they are written into ciphertexts)', () => {
+    const key = Buffer.alloc(32, 2).toString('base64');
+    expect(() => loadConfig({ ...base, COOKIE_ENCRYPTION_KEY: `k1:${key},k1:${key}` })).toThrow(/must be unique/);
+    expect(() => loadConfig({ ...base, COOKIE_ENCRYPTION_KEY: `k.1:${key}` })).toThrow(/must be unique/);
+    expect(loadConfig({ ...base, COOKIE_ENCRYPTION_KEY: `k2:${key},k1:${key}` }).COOKIE_ENCRYPTION_KEY).toHaveLength(2);
+  });
+
   test('the DSN means https unless a full URL is given', () => {
     expect(unipileBaseUrl('api8.unipile.com:13851')).toBe('https://api8.unipile.com:13851');
     expect(unipileBaseUrl('http://127.0.0.1:4010/')).toBe('http://127.0.0.1:4010');

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CookieCipher, cookieAad, cookieFingerprint } from '../../src/cookies/cookie-cipher';
+import { createCipheriv } from 'node:crypto';
+import { CookieCipher, CookieDecryptError, cookieAad, cookieFingerprint } from '../../src/cookies/cookie-cipher';
 import { applyAttempt, applyInbound, initialState, manualAttempt, nextStep } from '../../src/workflows/account-state';
 import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/definitions';
 
@@ -100,20 +101,62 @@ describe('cookie cipher', () => {
     expect(() => c.decrypt(a, cookieAad('u', 'other'))).toThrow('authentication failed');
     const rotated = new CookieCipher([k2, k1]);
     expect(rotated.decrypt(a, cookieAad('u', 'm'))).toBe('AQEDAsecret');
-    expect(CookieCipher.keyIdOf(rotated.encrypt('x', 'y'))).toBe('k2');
+    expect(CookieCipher.keyIdOf(rotated.encrypt('x', ['y']))).toBe('k2');
     expect(() => new CookieCipher([k2]).decrypt(a, cookieAad('u', 'm'))).toThrow('key id k1');
   });
 
   test('errors never contain the ciphertext or the plaintext', () => {
     const c = new CookieCipher([k1]);
-    const a = c.encrypt('AQEDAsecret', 'aad');
+    const a = c.encrypt('AQEDAsecret', ['aad']);
     const tampered = a.slice(0, -2) + (a.endsWith('A') ? 'BB' : 'AA');
-    try {
-      c.decrypt(tampered, 'aad');
-    } catch (err) {
-      expect((err as Error).message).not.toContain(tampered);
-      expect((err as Error).message).not.toContain('AQEDAsecret');
-    }
+    let message = '';
+    expect(() => {
+      try {
+        c.decrypt(tampered, ['aad']);
+      } catch (err) {
+        message = (err as Error).message;
+        throw err;
+      }
+    }).toThrow(CookieDecryptError);
+    expect(message).toBe('cannot decrypt: authentication failed');
+    expect(message).not.toContain(tampered);
+    expect(message).not.toContain('AQEDAsecret');
+  });
+
+  test('a truncated authentication tag or a short IV is refused, not accepted as GCM would', () => {
+    const c = new CookieCipher([k1]);
+    const [v, id, iv, tag, data] = c.encrypt('AQEDAsecret', cookieAad('u', 'm')).split('.');
+    const tag4 = Buffer.from(tag!, 'base64url').subarray(0, 4).toString('base64url');
+    expect(() => c.decrypt([v, id, iv, tag4, data].join('.'), cookieAad('u', 'm'))).toThrow('malformed');
+    const iv8 = Buffer.from(iv!, 'base64url').subarray(0, 8).toString('base64url');
+    expect(() => c.decrypt([v, id, iv8, tag, data].join('.'), cookieAad('u', 'm'))).toThrow('malformed');
+    expect(() => c.decrypt([v, id, iv, tag, data, 'x'].join('.'), cookieAad('u', 'm'))).toThrow('unknown format');
+  });
+
+  test('associated data is unambiguous: (a:b, c) and (a, b:c) do not open each other', () => {
+    const c = new CookieCipher([k1]);
+    const sealed = c.encrypt('AQEDAsecret', cookieAad('a:b', 'c'));
+    expect(c.decrypt(sealed, cookieAad('a:b', 'c'))).toBe('AQEDAsecret');
+    expect(() => c.decrypt(sealed, cookieAad('a', 'b:c'))).toThrow('authentication failed');
+  });
+
+  test('v1 ciphertexts written before the unambiguous encoding still open, and are due for rotation', () => {
+    // Written the way v1 did: AAD joined with ':'.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', k1.key, iv, { authTagLength: 16 });
+    cipher.setAAD(Buffer.from('linkedin:u:m', 'utf8'));
+    const data = Buffer.concat([cipher.update('AQEDAold', 'utf8'), cipher.final()]);
+    const v1 = ['v1', 'k1', ...[iv, cipher.getAuthTag(), data].map((b) => b.toString('base64url'))].join('.');
+    const c = new CookieCipher([k1]);
+    expect(c.decrypt(v1, cookieAad('u', 'm'))).toBe('AQEDAold');
+    expect(c.needsRotation(v1)).toBe(true);
+    expect(c.needsRotation(c.encrypt('x', cookieAad('u', 'm')))).toBe(false);
+  });
+
+  test('key ids must be unique and free of dots', () => {
+    expect(() => new CookieCipher([k1, { ...k2, id: 'k1' }])).toThrow('given twice');
+    expect(() => new CookieCipher([{ ...k1, id: 'k.1' }])).toThrow('must match');
+    expect(() => new CookieCipher([{ ...k1, id: '' }])).toThrow('must match');
   });
 
   test('fingerprints are keyed and stable', () => {
