@@ -1,49 +1,113 @@
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Stack, waitFor } from '../helpers/stack';
 import { freePort, startTemporalDevServer, stopProcess } from '../helpers/temporal-dev-server';
 
-describe('webhooks while Temporal is unreachable', () => {
+// A real outage: the Temporal dev server keeps its state in a file, is killed (SIGKILL) mid-incident and started
+// again on the same port. Durable timers, the workflow run and the webhooks that arrived meanwhile must all survive.
+describe('Temporal killed mid-incident and restarted', () => {
   let port: number;
-  let stack: Stack;
+  let dir: string;
   let temporal: ChildProcess | undefined;
+  let stack: Stack;
+
+  const startTemporal = async () => {
+    temporal = await startTemporalDevServer(port, ['--db-filename', join(dir, 'temporal.db')]);
+  };
+  const killTemporal = async () => {
+    const child = temporal!;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+  };
+  const mailsTo = (address: string) => stack.smtp.messages.filter((m) => m.to.includes(address));
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'temporal-outage-'));
     port = await freePort();
-    // Nothing listens on this port yet: the API must still take webhooks in.
-    stack = await new Stack({ temporalAddress: `127.0.0.1:${port}`, workers: false }).start();
+    await startTemporal();
+    stack = await new Stack({
+      temporalAddress: `127.0.0.1:${port}`,
+      env: {
+        // A retry interval the outage fits into, and forwarding retries that do not wait long once it is over.
+        RECONNECT_RETRY_INTERVAL: '6s',
+        RECONNECT_MAX_RETRIES: '2',
+        RECEIPT_RETRY_MAX_DELAY: '1s',
+      },
+    }).start();
   });
   afterAll(async () => {
-    await stack.stop();
+    await stack?.stop();
     await stopProcess(temporal);
+    rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the webhook is answered 200 and stored, then forwarded and acted on once Temporal is back', async () => {
-    await stack.api$('PUT', '/api/users/patient', { email: 'patient@example.test' });
-    const { accountId } = await stack.connectViaWizard('patient', 'GOOGLE');
-    const res = await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH');
-    expect(res.status).toBe(200);
+  test('a durable retry timer and the workflow run survive the server being killed', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'patient', provider: 'WHATSAPP' });
+    const before = await stack.client.workflow.getHandle(`account-${accountId}`).describe();
+    stack.script('restart', [{ result: 'fail' }, { result: 'fail' }, { result: 'fail' }], accountId);
+    stack.sim.emitStatus(accountId, 'ERROR');
+    await waitFor(() => stack.restartCalls(accountId).length === 1, 30_000, 'first restart');
 
+    // Killed while the workflow waits 6 s for its next attempt; down for 4 s.
+    await killTemporal();
     const ready = await fetch(`${stack.api.url}/readyz`);
     expect(ready.status).toBe(503);
     expect(await ready.json()).toMatchObject({ postgres: 'ok', temporal: 'unreachable' });
+    await new Promise((r) => setTimeout(r, 4000));
+    await startTemporal();
 
-    const stored = await stack.db('webhook_receipts').where({ account_id: accountId, message: 'CREDENTIALS' }).first();
-    expect(stored.forwarded_at).toBeNull();
-    // Receipts are forwarded oldest first (the hosted-auth callback, then this one); the relay keeps retrying.
+    await waitFor(() => mailsTo('patient@example.test').length === 1, 60_000, 'escalation email');
+    expect(stack.restartCalls(accountId)).toHaveLength(3);
+    const after = await stack.client.workflow.getHandle(`account-${accountId}`).describe();
+    expect(after.runId).toBe(before.runId);
+    expect(after.status.name).toBe('RUNNING');
+    const view = await stack.accountWhen(accountId, (a) => a.recovery === 'WAITING_FOR_USER');
+    expect(view.status).toBe('ERROR');
+  });
+
+  test('webhooks taken in while Temporal is down are forwarded in order once it is back', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'orderly', provider: 'GOOGLE' });
+    await killTemporal();
+
+    // CREDENTIALS then OK: delivered in that order the account ends OK; in the other order it would end CREDENTIALS.
+    expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH')).status).toBe(200);
+    expect((await stack.postWebhook(accountId, 'OK', 'GOOGLE_OAUTH')).status).toBe(200);
     await waitFor(
-      async () => (await stack.db('webhook_receipts').where('forward_attempts', '>', 1)).length > 0,
+      async () => {
+        const pending = await stack.api$('GET', '/api/receipts?state=pending');
+        const mine = pending.json.items.filter((r: { accountId: string }) => r.accountId === accountId);
+        return mine.length === 2 && mine.some((r: { attempts: number }) => r.attempts >= 1);
+      },
       30_000,
-      'retries',
+      'both receipts pending, tried at least once',
     );
 
-    temporal = await startTemporalDevServer(port);
-    await stack.startWorkers();
-
-    await waitFor(() => stack.smtp.messages.some((m) => m.to.includes('patient@example.test')), 60_000, 'email');
-    const forwarded = await stack.db('webhook_receipts').where({ id: stored.id }).first();
-    expect(forwarded.forwarded_at).not.toBeNull();
-    expect(forwarded.outcome).toBe('signalled');
-    const row = await stack.accountRow(accountId);
-    expect(row).toMatchObject({ status: 'CREDENTIALS', recovery: 'WAITING_FOR_USER', user_id: 'patient' });
+    await startTemporal();
+    await waitFor(
+      async () => {
+        const pending = await stack.api$('GET', '/api/receipts?state=pending');
+        return !pending.json.items.some((r: { accountId: string }) => r.accountId === accountId);
+      },
+      60_000,
+      'receipts forwarded',
+    );
+    // Forwarded means signalled; the workflow applies them a moment later.
+    const changes = async () => {
+      const events = (await stack.api$('GET', `/api/accounts/${accountId}/events?limit=100`)).json.items as {
+        type: string;
+        data: { to?: string };
+      }[];
+      return events
+        .filter((e) => e.type === 'status_changed')
+        .map((e) => e.data.to)
+        .reverse();
+    };
+    await waitFor(async () => (await changes()).length >= 3, 30_000, 'both status changes applied');
+    expect(await changes()).toEqual(['OK', 'CREDENTIALS', 'OK']);
+    const view = await stack.accountWhen(accountId, (a) => a.status === 'OK');
+    expect(view.recovery).not.toBe('WAITING_FOR_USER');
   });
 });
