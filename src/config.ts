@@ -116,6 +116,27 @@ export const configSchema = z.object({
     .default(5)
     .describe('Refusals by Temporal before a stored event is parked as dead (unreachable: retried forever)'),
   RECEIPT_RETRY_MAX_DELAY: duration('30s').describe('Longest backoff between two tries of one stored event'),
+  RECEIPT_RETENTION: duration('30d').describe(
+    'How long forwarded events stay in webhook_receipts (dead and pending ones are kept until handled)',
+  ),
+  WEBHOOK_RATE_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(20_000)
+    .describe('Webhook calls per minute from one source address, per API process (0: no limit); over it, 429'),
+  EXTENSION_RATE_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30)
+    .describe('Cookie posts per minute per extension token, per API process (0: no limit); over it, 429'),
+  MAX_LINKEDIN_MEMBERS_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('Different LinkedIn members one user may send cookies for; a new one past it is refused (409)'),
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce
     .number()
     .int()

@@ -1,4 +1,5 @@
 import express from 'express';
+import helmet from 'helmet';
 import type { ApiDeps } from './deps';
 import { backendRoutes, requireApiToken } from './backend-routes';
 import { extensionRoutes } from './extension-routes';
@@ -19,6 +20,30 @@ export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', true);
+  // Pages and answers carry signed links and account data: nothing is framed, cached, sniffed or sent as a
+  // referrer, and pages run no script and load nothing from elsewhere.
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'none'"],
+          styleSrc: ["'unsafe-inline'"],
+          imgSrc: ["'self'"],
+          baseUri: ["'none'"],
+          formAction: ["'none'"],
+          frameAncestors: ["'none'"],
+        },
+      },
+      frameguard: { action: 'deny' },
+      referrerPolicy: { policy: 'no-referrer' },
+      strictTransportSecurity: false, // set by the TLS-terminating proxy, which knows whether HTTPS is in use
+    }),
+  );
+  app.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
 
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.get('/readyz', async (_req, res) => {

@@ -34,11 +34,17 @@ const PROVIDERS = [
   'TWITTER',
   'IMAP',
 ] as const;
+/** Where a browser is sent after the wizard: an http(s) address only (never `javascript:` or `data:`). */
+const webUrl = z
+  .string()
+  .max(2048)
+  .url()
+  .refine((u) => /^https?:$/.test(new URL(u).protocol), { message: 'must be an http or https URL' });
 const linkBody = z
   .object({
     providers: z.union([z.literal('*'), z.array(z.enum(PROVIDERS)).min(1)]).optional(),
-    successRedirectUrl: z.string().url().optional(),
-    failureRedirectUrl: z.string().url().optional(),
+    successRedirectUrl: webUrl.optional(),
+    failureRedirectUrl: webUrl.optional(),
   })
   .strict();
 const eventsQuery = z.object({
@@ -84,11 +90,19 @@ export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infe
   return parsed.data;
 }
 
+/**
+ * What a failed Unipile call means to our caller: Unipile rate limiting → 429; Unipile down or slow → 503; both
+ * with Retry-After. Any other 4xx is a final answer (a wrong API key, an account Unipile refuses): 502, since
+ * retrying the same request cannot help. The message names Unipile's status and error type, nothing else.
+ */
 export function unipileFailure(err: unknown): HttpError {
   if (err instanceof UnipileCallError && err.status === 429) {
-    return new HttpError(429, 'rate_limited', 'Unipile is rate limiting; retry later');
+    return new HttpError(429, 'rate_limited', 'Unipile is rate limiting; retry later', 30);
   }
-  return new HttpError(503, 'unipile_unavailable', 'Unipile could not be reached; retry later');
+  if (err instanceof UnipileCallError && !err.transient) {
+    return new HttpError(502, 'unipile_refused', `Unipile refused the request: ${err.status} ${err.type}`);
+  }
+  return new HttpError(503, 'unipile_unavailable', 'Unipile could not be reached; retry later', 30);
 }
 
 /** Bearer API_TOKEN on every backend route (the browser extension's routes have their own tokens). */

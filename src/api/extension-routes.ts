@@ -20,6 +20,7 @@ import {
 import { accountIdParam, accountOr404, parse, userIdParam } from './backend-routes';
 import type { ApiDeps } from './deps';
 import { HttpError } from './http-errors';
+import { extensionRateLimit } from './rate-limits';
 
 const cookieBody = z
   .object({
@@ -90,46 +91,65 @@ export function extensionRoutes(deps: ApiDeps): Router {
     res.status(204).end();
   });
 
-  router.post('/api/extension/linkedin-cookies', async (req, res) => {
-    const userId = await extensionUser(req);
-    const body = parse(cookieBody, req.body);
-    if (body.userId !== undefined && body.userId !== userId) {
-      throw new HttpError(403, 'forbidden', "This token cannot write another user's cookies");
-    }
-    const row = await saveCookies(db, cipher, config.SIGNING_SECRET, {
-      userId,
-      memberId: body.linkedin_member_id,
-      liAt: body.li_at,
-      liA: body.li_a,
-      userAgent: body.user_agent,
-      ip: body.ip,
-      country: body.country,
-    });
-
-    if (row.account_id) {
-      // The account workflow learns of a new cookie through the one way in, like any webhook; the same cookie sent
-      // again (every few hours, or a flood of posts) only refreshes the row's date_last_cookie.
-      if (row.previous_fingerprint !== row.cookie_fingerprint)
-        await receiveEvents({ db, forwarding: deps.forwarder }, [
-          {
-            source: 'extension_cookie',
-            accountId: row.account_id,
-            payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
-          },
-        ]);
-      const account = await findAccount(db, row.account_id);
-      res.status(202).json({
-        accountId: row.account_id,
-        status: account?.status ?? row.status,
-        recovery: account?.recovery ?? row.recovery,
+  router.post(
+    '/api/extension/linkedin-cookies',
+    ...extensionRateLimit(config.EXTENSION_RATE_LIMIT),
+    async (req, res) => {
+      const userId = await extensionUser(req);
+      const body = parse(cookieBody, req.body);
+      if (body.userId !== undefined && body.userId !== userId) {
+        throw new HttpError(403, 'forbidden', "This token cannot write another user's cookies");
+      }
+      await refuseMemberPastCap(userId, body.linkedin_member_id);
+      const row = await saveCookies(db, cipher, config.SIGNING_SECRET, {
+        userId,
+        memberId: body.linkedin_member_id,
+        liAt: body.li_at,
+        liA: body.li_a,
+        userAgent: body.user_agent,
+        ip: body.ip,
+        country: body.country,
       });
-      return;
-    }
 
-    await maybeStartConnection(row);
-    const current = (await sessionById(db, row.id)) ?? row;
-    res.status(202).json({ accountId: null, status: current.status, recovery: current.recovery });
-  });
+      if (row.account_id) {
+        // The account workflow learns of a new cookie through the one way in, like any webhook; the same cookie sent
+        // again (every few hours, or a flood of posts) only refreshes the row's date_last_cookie.
+        if (row.previous_fingerprint !== row.cookie_fingerprint)
+          await receiveEvents({ db, forwarding: deps.forwarder }, [
+            {
+              source: 'extension_cookie',
+              accountId: row.account_id,
+              payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
+            },
+          ]);
+        const account = await findAccount(db, row.account_id);
+        res.status(202).json({
+          accountId: row.account_id,
+          status: account?.status ?? row.status,
+          recovery: account?.recovery ?? row.recovery,
+        });
+        return;
+      }
+
+      await maybeStartConnection(row);
+      const current = (await sessionById(db, row.id)) ?? row;
+      res.status(202).json({ accountId: null, status: current.status, recovery: current.recovery });
+    },
+  );
+
+  /**
+   * Each new LinkedIn member id starts a connection at Unipile: one user may have a few (they switch accounts), not
+   * an unbounded number. Checked before the write; two racing posts may pass it together, which is harmless.
+   */
+  async function refuseMemberPastCap(userId: string, memberId: string): Promise<void> {
+    const members = (await db('linkedin_sessions').where({ user_id: userId }).pluck('linkedin_member_id')) as string[];
+    if (members.includes(memberId) || members.length < config.MAX_LINKEDIN_MEMBERS_PER_USER) return;
+    throw new HttpError(
+      409,
+      'too_many_members',
+      `This user already has cookies for ${members.length} LinkedIn members (the limit is ${config.MAX_LINKEDIN_MEMBERS_PER_USER})`,
+    );
+  }
 
   /** Starts a cookie connection unless one ran within CONNECT_RETRY_INTERVAL (claimed atomically on the row). */
   async function maybeStartConnection(row: SessionRow): Promise<boolean> {

@@ -8,6 +8,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** Seconds after which a retry may succeed (sent as Retry-After with 429 and 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -26,7 +28,10 @@ export function validationError(error: ZodError): HttpError {
 /** Last middleware: known errors become their status, body-parser errors a 4xx, anything else a bare 500. */
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof HttpError) return sendError(res, err.status, err.code, err.message);
+    if (err instanceof HttpError) {
+      if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.ceil(err.retryAfterSeconds)));
+      return sendError(res, err.status, err.code, err.message);
+    }
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.parse.failed')
       return sendError(res, 400, 'malformed_json', 'Request body is not valid JSON');

@@ -8,6 +8,7 @@ import { UnipileCallError } from '../unipile/unipile-api';
 import { accountWorkflowId } from '../workflows/definitions';
 import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
+import { webhookRateLimit } from './rate-limits';
 
 const accountStatusBody = z.object({
   AccountStatus: z.object({
@@ -38,8 +39,9 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
   const { db, config, metrics } = deps;
   const router = Router();
   const rawText = express.text({ type: () => true, limit: '256kb' });
+  const limited = webhookRateLimit(config.WEBHOOK_RATE_LIMIT);
 
-  router.post('/webhooks/unipile/account-status', rawText, async (req, res) => {
+  router.post('/webhooks/unipile/account-status', limited, rawText, async (req, res) => {
     if (!secretEquals(req.header('unipile-auth'), config.UNIPILE_WEBHOOK_SECRET)) {
       metrics.webhooksReceived.inc({ source: 'account_status', result: 'unauthorized' });
       throw new HttpError(401, 'unauthorized', 'Missing or wrong Unipile-Auth header');
@@ -62,7 +64,7 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     res.status(200).json({ received: true });
   });
 
-  router.post('/webhooks/unipile/hosted-auth', rawText, async (req, res) => {
+  router.post('/webhooks/unipile/hosted-auth', limited, rawText, async (req, res) => {
     // Unipile sends no secret header here; the signed token we put in notify_url authenticates the call.
     const userId = verifyToken(config.SIGNING_SECRET, 'hosted-auth', req.query.token);
     if (!userId) throw new HttpError(401, 'unauthorized', 'Missing, invalid or expired token');

@@ -47,6 +47,8 @@ export interface ForwarderOptions {
   maxAttempts: number;
   /** Backoff ceiling between two tries of one receipt. */
   maxRetryDelayMs: number;
+  /** Forwarded receipts older than this are deleted by the sweep (0: kept forever). */
+  retentionMs: number;
 }
 
 /** A claim outlives one forward (5 s deadline) several times over; a dead process's claims lapse. */
@@ -64,6 +66,7 @@ export function forwarderOptions(config: Config, role: 'api' | 'worker'): Forwar
     concurrency: role === 'api' ? config.FORWARD_CONCURRENCY : 8,
     maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
     maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
+    retentionMs: role === 'api' ? config.RECEIPT_RETENTION : 0,
   };
 }
 
@@ -90,6 +93,18 @@ function refusedForGood(err: unknown): boolean {
   return false;
 }
 
+/** Deletes up to `batch` forwarded receipts received more than `retentionMs` ago; returns how many. */
+export async function pruneForwardedReceipts(db: Knex, retentionMs: number, batch = 5000): Promise<number> {
+  const { rowCount } = await db.raw<{ rowCount: number }>(
+    `delete from webhook_receipts where id in (
+       select id from webhook_receipts
+       where state = 'forwarded' and received_at < now() - (? * interval '1 millisecond')
+       order by id limit ?)`,
+    [retentionMs, batch],
+  );
+  return rowCount ?? 0;
+}
+
 function errorMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 500);
 }
@@ -101,6 +116,7 @@ export class ReceiptForwarder implements Forwarding {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<void>;
   private stopped = true;
+  private lastPrune = 0;
 
   constructor(
     private readonly deps: ForwarderDeps,
@@ -143,8 +159,21 @@ export class ReceiptForwarder implements Forwarding {
     if (this.stopped || this.sweeping) return;
     this.sweeping = this.dueAccounts(1000)
       .then((accounts) => accounts.forEach((a) => this.kick(a)))
+      .then(() => this.pruneIfDue())
       .catch((err: unknown) => this.deps.logger.warn({ err: errorMessage(err) }, 'receipt sweep failed'))
       .finally(() => (this.sweeping = undefined));
+  }
+
+  /**
+   * Deletes forwarded receipts past their retention, a batch at a time and at most once a minute (or once per
+   * retention period when that is shorter), so the table does not grow forever. Dead and pending ones stay.
+   */
+  private async pruneIfDue(): Promise<void> {
+    const { retentionMs } = this.options;
+    if (retentionMs <= 0 || Date.now() - this.lastPrune < Math.min(60_000, retentionMs)) return;
+    this.lastPrune = Date.now();
+    const deleted = await pruneForwardedReceipts(this.deps.db, retentionMs);
+    if (deleted > 0) this.deps.logger.info({ deleted, retentionMs }, 'forwarded receipts past retention deleted');
   }
 
   /** Accounts with a pending head receipt that is due and unclaimed. */

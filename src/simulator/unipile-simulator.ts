@@ -302,7 +302,8 @@ export class UnipileSimulator {
       next();
     });
 
-    app.post('/api/v1/hosted/accounts/link', (req, res) => {
+    app.post('/api/v1/hosted/accounts/link', async (req, res) => {
+      if (await this.applyOutcome(this.nextOutcome('hosted_link'), res)) return;
       const b = (req.body ?? {}) as Record<string, unknown>;
       const problems: string[] = [];
       if (b.type !== 'create' && b.type !== 'reconnect') problems.push('type must be "create" or "reconnect"');

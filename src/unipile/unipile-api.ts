@@ -65,7 +65,8 @@ export class UnipileApi {
       if (body && typeof body.status === 'number') {
         throw new UnipileCallError(
           body.status,
-          typeof body.type === 'string' ? body.type : 'errors/unknown',
+          // Unipile's error type is shown to callers: only its expected shape, cut short.
+          typeof body.type === 'string' && /^[\w./-]{1,80}$/.test(body.type) ? body.type : 'errors/unknown',
           operation,
         );
       }

@@ -100,7 +100,15 @@ describe('the event pipeline', () => {
             settings: accountSettings(stack.config),
             logger: createLogger('silent'),
           },
-          { owner, leaseMs: 30_000, sweepIntervalMs: 100, concurrency: 8, maxAttempts: 3, maxRetryDelayMs: 1000 },
+          {
+            owner,
+            leaseMs: 30_000,
+            sweepIntervalMs: 100,
+            concurrency: 8,
+            maxAttempts: 3,
+            maxRetryDelayMs: 1000,
+            retentionMs: 0,
+          },
         ),
     );
     forwarders.forEach((f) => f.start());
