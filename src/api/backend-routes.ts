@@ -96,10 +96,12 @@ export function parse<T extends z.ZodTypeAny>(schema: T, value: unknown): z.infe
  * retrying the same request cannot help. The message names Unipile's status and error type, nothing else.
  */
 export function unipileFailure(err: unknown): HttpError {
-  if (err instanceof UnipileCallError && err.status === 429) {
+  // Not Unipile's doing (our database, say): reported as what it is.
+  if (!(err instanceof UnipileCallError)) throw err;
+  if (err.status === 429) {
     return new HttpError(429, 'rate_limited', 'Unipile is rate limiting; retry later', 30);
   }
-  if (err instanceof UnipileCallError && !err.transient) {
+  if (!err.transient) {
     return new HttpError(502, 'unipile_refused', `Unipile refused the request: ${err.status} ${err.type}`);
   }
   return new HttpError(503, 'unipile_unavailable', 'Unipile could not be reached; retry later', 30);
@@ -118,7 +120,7 @@ export function requireApiToken(apiToken: string) {
 
 /** The backend API: users, links, accounts and their state. */
 export function backendRoutes(deps: ApiDeps): Router {
-  const { db, config } = deps;
+  const { db } = deps;
   const router = Router();
 
   router.put('/api/users/:userId', async (req, res) => {
@@ -135,7 +137,7 @@ export function backendRoutes(deps: ApiDeps): Router {
     const userId = userIdParam(req.params);
     const body = parse(linkBody, req.body);
     try {
-      res.status(201).json(await createHostedLink(config, deps.unipile, { userId, ...body }));
+      res.status(201).json(await createHostedLink(deps, { userId, ...body }));
     } catch (err) {
       throw unipileFailure(err);
     }
@@ -146,7 +148,7 @@ export function backendRoutes(deps: ApiDeps): Router {
     if (!row.user_id) throw new HttpError(409, 'no_user', 'The account is not linked to a user yet');
     const body = parse(linkBody.omit({ providers: true }), req.body);
     try {
-      const link = await createHostedLink(config, deps.unipile, {
+      const link = await createHostedLink(deps, {
         userId: row.user_id,
         reconnectAccountId: row.account_id,
         ...body,

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
 import type { Config } from '../config';
 import { signToken } from '../tokens';
 import type { UnipileApi } from '../unipile/unipile-api';
@@ -8,13 +10,18 @@ export function landingPageUrl(config: Config, userId: string): string {
   return `${config.PUBLIC_BASE_URL}/connect/done?token=${signToken(config.SIGNING_SECRET, 'landing', userId, LANDING_TTL_MS)}`;
 }
 
+/** Expired links are kept a day (a late callback gets a clear 401), then deleted as new links are made. */
+const EXPIRED_LINKS_KEPT_MS = 24 * 3_600_000;
+/** The callback may come a while after the link was opened: its token and row get some slack. */
+const CALLBACK_SLACK_MS = 3_600_000;
+
 /**
- * Asks Unipile for a hosted-auth link. `name` is a signed reference to our user and notify_url carries a signed
- * token, so the callback proves which user the new account belongs to.
+ * Asks Unipile for a hosted-auth link. Each link is a row of its own: notify_url carries a signed token naming
+ * that row, so the callback is bound to one link (and, for a reconnect, to its account), and `name` is a signed
+ * reference to our user, so the callback proves which user the new account belongs to.
  */
 export async function createHostedLink(
-  config: Config,
-  unipile: UnipileApi,
+  deps: { config: Config; unipile: UnipileApi; db: Knex },
   input: {
     userId: string;
     reconnectAccountId?: string;
@@ -23,18 +30,35 @@ export async function createHostedLink(
     failureRedirectUrl?: string;
   },
 ): Promise<{ url: string; expiresAt: string }> {
+  const { config, unipile, db } = deps;
   const ttl = config.HOSTED_LINK_TTL;
   const expiresAt = new Date(Date.now() + ttl).toISOString();
   const secret = config.SIGNING_SECRET;
-  // The callback may come a while after the link was opened: give its token some slack.
-  const notifyToken = signToken(secret, 'hosted-auth', input.userId, ttl + 3_600_000);
+  const linkId = randomBytes(16).toString('base64url');
+  await db('hosted_links')
+    .whereIn(
+      'link_id',
+      db('hosted_links')
+        .select('link_id')
+        .where('expires_at', '<', new Date(Date.now() - EXPIRED_LINKS_KEPT_MS))
+        .limit(100),
+    )
+    .delete();
+  await db('hosted_links').insert({
+    link_id: linkId,
+    user_id: input.userId,
+    kind: input.reconnectAccountId ? 'reconnect' : 'create',
+    reconnect_account_id: input.reconnectAccountId ?? null,
+    expires_at: new Date(Date.now() + ttl + CALLBACK_SLACK_MS),
+  });
+  const notifyToken = signToken(secret, 'hosted-auth', linkId, ttl + CALLBACK_SLACK_MS);
   const landing = landingPageUrl(config, input.userId);
   const { url } = await unipile.createHostedLink({
     ...(input.reconnectAccountId
       ? { type: 'reconnect', reconnect_account: input.reconnectAccountId }
       : { type: 'create', providers: input.providers ?? '*' }),
     expiresOn: expiresAt,
-    name: signToken(secret, 'user', input.userId, ttl + 3_600_000),
+    name: signToken(secret, 'user', input.userId, ttl + CALLBACK_SLACK_MS),
     notify_url: `${config.PUBLIC_BASE_URL}/webhooks/unipile/hosted-auth?token=${notifyToken}`,
     success_redirect_url: input.successRedirectUrl ?? landing,
     failure_redirect_url: input.failureRedirectUrl ?? landing,

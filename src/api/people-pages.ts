@@ -53,7 +53,7 @@ export function peoplePages(deps: ApiDeps): Router {
     }
     try {
       // Hosted links die daily at Unipile: make a fresh one on every click.
-      const { url } = await createHostedLink(config, deps.unipile, {
+      const { url } = await createHostedLink(deps, {
         userId: row.user_id,
         reconnectAccountId: accountId,
       });

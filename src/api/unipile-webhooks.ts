@@ -35,6 +35,13 @@ function parseJson(raw: unknown): unknown {
   }
 }
 
+interface HostedLinkRow {
+  link_id: string;
+  user_id: string;
+  reconnect_account_id: string | null;
+  account_id: string | null;
+}
+
 export function unipileWebhookRoutes(deps: ApiDeps): Router {
   const { db, config, metrics } = deps;
   const router = Router();
@@ -65,14 +72,25 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
   });
 
   router.post('/webhooks/unipile/hosted-auth', limited, rawText, async (req, res) => {
-    // Unipile sends no secret header here; the signed token we put in notify_url authenticates the call.
-    const userId = verifyToken(config.SIGNING_SECRET, 'hosted-auth', req.query.token);
-    if (!userId) throw new HttpError(401, 'unauthorized', 'Missing, invalid or expired token');
+    // Unipile sends no secret header here; the signed token we put in notify_url names the link it was made for.
+    const linkId = verifyToken(config.SIGNING_SECRET, 'hosted-auth', req.query.token);
+    const link = linkId
+      ? ((await db('hosted_links').where({ link_id: linkId }).where('expires_at', '>', db.fn.now()).first()) as
+          HostedLinkRow | undefined)
+      : undefined;
+    if (!link) throw new HttpError(401, 'unauthorized', 'Missing, invalid or expired token');
+    const userId = link.user_id;
     const parsed = hostedAuthBody.safeParse(parseJson(req.body));
     if (!parsed.success) throw validationError(parsed.error);
     const { account_id, name: userRef } = parsed.data;
     if (verifyToken(config.SIGNING_SECRET, 'user', userRef) !== userId) {
       throw new HttpError(403, 'forbidden', 'name does not belong to this link');
+    }
+    if (link.reconnect_account_id && link.reconnect_account_id !== account_id) {
+      throw new HttpError(403, 'forbidden', 'This link reconnects another account');
+    }
+    if (link.account_id && link.account_id !== account_id) {
+      throw new HttpError(409, 'link_used', 'This link has already connected another account');
     }
 
     // Confirm with Unipile before storing: the callback alone proves nothing about the account.
@@ -103,14 +121,22 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
           payload: { userId, provider: account.type, name },
         },
       ],
-      (trx) =>
-        upsertAccount(trx, {
+      async (trx) => {
+        // The link is spent on this account, in the same transaction as the event: a link used meanwhile for
+        // another account makes this callback fail with nothing stored.
+        const bound = await trx('hosted_links')
+          .where({ link_id: link.link_id })
+          .where((q) => q.whereNull('account_id').orWhere({ account_id }))
+          .update({ account_id, used_at: trx.raw('coalesce(used_at, now())') });
+        if (bound === 0) throw new HttpError(409, 'link_used', 'This link has already connected another account');
+        await upsertAccount(trx, {
           accountId: account_id,
           workflowId: accountWorkflowId(account_id),
           provider: account.type,
           userId,
           name,
-        }),
+        });
+      },
     );
     metrics.webhooksReceived.inc({ source: 'hosted_auth', result: 'stored' });
     res.status(200).json({ received: true });

@@ -3,6 +3,7 @@ import * as core from '../../migrations/20261127000001_core';
 import * as linkedinCookies from '../../migrations/20261127000002_linkedin_cookies';
 import * as eventPipeline from '../../migrations/20261129000001_event_pipeline';
 import * as emailResend from '../../migrations/20261129000002_email_resend';
+import * as hostedLinks from '../../migrations/20261129000003_hosted_links';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261127000002_linkedin_cookies': linkedinCookies,
   '20261129000001_event_pipeline': eventPipeline,
   '20261129000002_email_resend': emailResend,
+  '20261129000003_hosted_links': hostedLinks,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -89,4 +89,52 @@ describe('hosted-auth connect', () => {
     expect(detail.json.userId).toBe('victim');
     expect((await stack.api$('GET', '/api/users/mallory/accounts')).json.items).toEqual([]);
   });
+
+  test('a notify_url is bound to its link: one account only, and a reconnect link only its own account', async () => {
+    await stack.api$('PUT', '/api/users/once', { email: 'once@example.test' });
+    const lastLink = () =>
+      stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop()!.body as {
+        notify_url: string;
+        name: string;
+      };
+    const { accountId } = await stack.connectViaWizard('once', 'GOOGLE');
+    const used = lastLink();
+    await waitFor(async () => (await stack.accountRow(accountId))?.user_id === 'once', 30_000, 'owned');
+    const callback = (url: string, body: object) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+    // Unipile retrying the callback it already made is answered as before.
+    const retried = await callback(used.notify_url, {
+      status: 'CREATION_SUCCESS',
+      account_id: accountId,
+      name: used.name,
+    });
+    expect(retried.status).toBe(200);
+    // The same link naming another account (one nobody owns yet) is spent.
+    const stray = stack.sim.createAccount({ type: 'GOOGLE_OAUTH' });
+    const reused = await callback(used.notify_url, {
+      status: 'CREATION_SUCCESS',
+      account_id: stray.id,
+      name: used.name,
+    });
+    expect(reused.status).toBe(409);
+    expect((await reused.json()).error.code).toBe('link_used');
+
+    // A reconnect link can only reconnect the account it was made for.
+    expect((await stack.api$('POST', `/api/accounts/${accountId}/reconnect-link`)).status).toBe(201);
+    const reconnect = lastLink();
+    const elsewhere = await callback(reconnect.notify_url, {
+      status: 'RECONNECTED',
+      account_id: stray.id,
+      name: reconnect.name,
+    });
+    expect(elsewhere.status).toBe(403);
+    expect((await stack.api$('GET', `/api/accounts/${stray.id}`)).status).toBe(404);
+    const own = await callback(reconnect.notify_url, {
+      status: 'RECONNECTED',
+      account_id: accountId,
+      name: reconnect.name,
+    });
+    expect(own.status).toBe(200);
+  });
 });

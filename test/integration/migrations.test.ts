@@ -10,6 +10,7 @@ const TABLES = [
   'accounts',
   'email_log',
   'extension_tokens',
+  'hosted_links',
   'linkedin_sessions',
   'users',
   'webhook_receipts',
@@ -25,6 +26,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261127000002_linkedin_cookies',
       '20261129000001_event_pipeline',
       '20261129000002_email_resend',
+      '20261129000003_hosted_links',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -56,12 +58,13 @@ describe('migrations on PostgreSQL', () => {
       '20261127000002_linkedin_cookies',
       '20261129000001_event_pipeline',
       '20261129000002_email_resend',
+      '20261129000003_hosted_links',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);
     expect(await tables()).toEqual([]);
     await migrateLatest(db);
-    expect(await tables()).toHaveLength(7);
+    expect(await tables()).toHaveLength(TABLES.length);
   });
 
   test('the email log allows one email of each kind per incident', async () => {
