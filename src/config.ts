@@ -94,6 +94,13 @@ export const configSchema = z.object({
       }
     })
     .describe('Reminder emails, as delays after the first email'),
+  EMAIL_SEND_ATTEMPTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .describe('Tries of one email send (backoff doubling to 5 minutes); then it is sent again a retry interval later'),
+  EMAIL_RETRY_INTERVAL: duration('5s').describe('First backoff between two tries of one email send'),
   CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
   CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
@@ -211,5 +218,7 @@ export function recoveryPolicy(config: Config): RecoveryPolicy {
     maxRetries: config.RECONNECT_MAX_RETRIES,
     reminderScheduleMs: config.REMINDER_SCHEDULE,
     cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
+    emailSendAttempts: config.EMAIL_SEND_ATTEMPTS,
+    emailRetryInitialMs: config.EMAIL_RETRY_INTERVAL,
   };
 }

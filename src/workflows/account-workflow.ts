@@ -74,11 +74,6 @@ function viewKey(view: AccountView): string {
   return JSON.stringify({ ...view, nextAttemptAt: null, nextEmailAt: null });
 }
 
-const { sendAccountEmail } = proxyActivities<AccountActivities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '5s', maximumInterval: '5m', maximumAttempts: 20 },
-});
-
 /** Ends the run well before the history limits; the server's suggestion is the main trigger. */
 const MAX_HISTORY_EVENTS = 2000;
 
@@ -88,6 +83,15 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   const { policy } = input;
   // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
   // hourly business retries are workflow timers, not this policy.
+  // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
+  const { sendAccountEmail } = proxyActivities<AccountActivities>({
+    startToCloseTimeout: '1m',
+    retry: {
+      initialInterval: policy.emailRetryInitialMs ?? 5000,
+      maximumInterval: '5m',
+      maximumAttempts: policy.emailSendAttempts ?? 20,
+    },
+  });
   const unipileActivities = proxyActivities<AccountActivities>({
     taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '2m',

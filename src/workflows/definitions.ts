@@ -23,6 +23,10 @@ export interface RecoveryPolicy {
   maxRetries: number;
   reminderScheduleMs: number[];
   cookieStaleAfterMs: number;
+  /** Tries of one email send before the workflow records it failed and tries again an interval later (20). */
+  emailSendAttempts?: number;
+  /** First backoff between two tries of one email send (5 s; doubling up to 5 minutes). */
+  emailRetryInitialMs?: number;
 }
 
 /** One Unipile `account_status` webhook, as forwarded from the stored receipt. */

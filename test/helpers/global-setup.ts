@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { freePort, startTemporalDevServer } from './temporal-dev-server';
@@ -8,6 +8,8 @@ import { freePort, startTemporalDevServer } from './temporal-dev-server';
 export default async function globalSetup(): Promise<void> {
   const tmp = resolve(__dirname, '../.tmp');
   mkdirSync(tmp, { recursive: true });
+  // Fault tests append their measured rows here; the summary reporter turns them into docs/RELIABILITY.md.
+  rmSync(resolve(tmp, 'reliability.jsonl'), { force: true });
   const port = await freePort();
   // A low continue-as-new suggestion makes the tests cross run boundaries with state carried over.
   const server = await startTemporalDevServer(port, [

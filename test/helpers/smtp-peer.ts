@@ -16,40 +16,63 @@ export class SmtpPeer {
   readonly messages: ReceivedMail[] = [];
   /** While true, messages are read but never answered: a send hangs, as when a peer or a worker stalls. */
   hold = false;
-  private server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData: (stream, session, callback) => {
-      if (this.hold) {
-        stream.resume();
-        return;
-      }
-      simpleParser(stream)
-        .then((mail) => {
-          this.messages.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((r) => r.address),
-            subject: mail.subject ?? '',
-            text: mail.text ?? '',
-            html: typeof mail.html === 'string' ? mail.html : '',
-            messageId: mail.messageId ?? '',
-          });
-          callback();
-        })
-        .catch((err: Error) => callback(err));
-    },
-  });
+  private server = this.createServer();
+  private port = 0;
   url = '';
+  /** When the current outage began (goDown). */
+  private downSince?: number;
+
+  private createServer(): SMTPServer {
+    return new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onData: (stream, session, callback) => {
+        if (this.hold) {
+          stream.resume();
+          return;
+        }
+        simpleParser(stream)
+          .then((mail) => {
+            this.messages.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((r) => r.address),
+              subject: mail.subject ?? '',
+              text: mail.text ?? '',
+              html: typeof mail.html === 'string' ? mail.html : '',
+              messageId: mail.messageId ?? '',
+            });
+            callback();
+          })
+          .catch((err: Error) => callback(err));
+      },
+    });
+  }
 
   async start(): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.server.address() as AddressInfo;
-    this.url = `smtp://127.0.0.1:${port}`;
+    await new Promise<void>((resolve) => this.server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (this.server.server.address() as AddressInfo).port;
+    this.url = `smtp://127.0.0.1:${this.port}`;
     return this.url;
   }
 
   async stop(): Promise<void> {
+    if (!this.server.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** An outage: the port stops listening (connections are refused) until comeBack(). */
+  async goDown(): Promise<void> {
+    await this.stop();
+    this.downSince = Date.now();
+  }
+
+  /** Listens again on the same port; returns how long it was down, in ms. */
+  async comeBack(): Promise<number> {
+    this.server = this.createServer();
+    await this.start();
+    const downMs = Date.now() - (this.downSince ?? Date.now());
+    this.downSince = undefined;
+    return downMs;
   }
 }

@@ -3,6 +3,7 @@ import { createActivities } from '../../src/activities';
 import { CookieCipher } from '../../src/cookies/cookie-cipher';
 import { createMailer } from '../../src/email/mailer';
 import { UnipileApi } from '../../src/unipile/unipile-api';
+import { recordReliability } from '../helpers/reliability';
 import { Stack, sleep } from '../helpers/stack';
 
 // The email activity against the real database and a real SMTP peer: no email lost, none sent twice on purpose.
@@ -65,6 +66,15 @@ describe('email delivery', () => {
       status: 'sent',
       send_attempts: 2,
       message_id: `<${accountId}.1.reconnect_needed.0@127.0.0.1>`,
+    });
+    recordReliability({
+      injected: 'an email send cut off between its claim and SMTP’s answer (SMTP holding the message)',
+      times: 1,
+      expected: 'no second copy while the claim may be live; re-sent once with the same Message-ID after',
+      observed: `${mails.length} email(s) delivered, Message-ID ${mails[0]!.messageId}`,
+      eventsLost: 0,
+      emailsLost: Math.max(0, 1 - mails.length),
+      duplicateEmails: Math.max(0, mails.length - 1),
     });
   });
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';
 import { freePort, startTemporalDevServer, stopProcess } from '../helpers/temporal-dev-server';
 
@@ -66,6 +67,16 @@ describe('Temporal killed mid-incident and restarted', () => {
     expect(after.status.name).toBe('RUNNING');
     const view = await stack.accountWhen(accountId, (a) => a.recovery === 'WAITING_FOR_USER');
     expect(view.status).toBe('ERROR');
+    const emails = mailsTo('patient@example.test').length;
+    recordReliability({
+      injected: 'Temporal dev server SIGKILLed while a 6 s retry timer was pending; down 4 s; restarted from its file',
+      times: 1,
+      expected: 'same run resumes: 3 restarts, then 1 email',
+      observed: `run ${after.runId === before.runId ? 'unchanged' : 'changed'}; ${stack.restartCalls(accountId).length} restarts; ${emails} email(s)`,
+      eventsLost: 0,
+      emailsLost: Math.max(0, 1 - emails),
+      duplicateEmails: Math.max(0, emails - 1),
+    });
   });
 
   test('webhooks taken in while Temporal is down are forwarded in order once it is back', async () => {
@@ -109,5 +120,15 @@ describe('Temporal killed mid-incident and restarted', () => {
     expect(await changes()).toEqual(['OK', 'CREDENTIALS', 'OK']);
     const view = await stack.accountWhen(accountId, (a) => a.status === 'OK');
     expect(view.recovery).not.toBe('WAITING_FOR_USER');
+    const applied = (await changes()).slice(1);
+    recordReliability({
+      injected: 'Temporal dev server SIGKILLed; 2 webhooks (CREDENTIALS, OK) posted while it was down; restarted',
+      times: 1,
+      expected: 'both answered 200, stored, applied in order once Temporal is back',
+      observed: `applied ${applied.join(' → ')}; final ${view.status}`,
+      eventsLost: 2 - applied.length,
+      emailsLost: 0,
+      duplicateEmails: 0,
+    });
   });
 });

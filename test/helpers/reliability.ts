@@ -1,0 +1,30 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+
+/** Where fault tests leave their measured rows; the summary reporter turns them into docs/RELIABILITY.md. */
+export const RELIABILITY_RESULTS = resolve(__dirname, '../.tmp/reliability.jsonl');
+
+export interface ReliabilityRow {
+  /** What was injected, for real (a process killed, a port closed, a peer answering 429). */
+  injected: string;
+  /** How many times it was injected in this case. */
+  times: number;
+  expected: string;
+  observed: string;
+  eventsLost: number;
+  emailsLost: number;
+  duplicateEmails: number;
+}
+
+/**
+ * Records one fault case as measured by the test that injected it, after its assertions passed (a failing case
+ * leaves no row: the reporter lists it as failed). The row names the command that reruns just this case.
+ */
+export function recordReliability(row: ReliabilityRow): void {
+  const { currentTestName, testPath } = expect.getState();
+  const file = relative(resolve(__dirname, '../..'), testPath ?? '');
+  const pattern = (currentTestName ?? '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/'/g, "'\\''");
+  const command = `npx jest ${file} -t '${pattern}'`;
+  mkdirSync(dirname(RELIABILITY_RESULTS), { recursive: true });
+  appendFileSync(RELIABILITY_RESULTS, `${JSON.stringify({ case: currentTestName, file, command, ...row })}\n`);
+}
