@@ -39,7 +39,10 @@ const webUrl = z
   .string()
   .max(2048)
   .url()
-  .refine((u) => /^https?:$/.test(new URL(u).protocol), { message: 'must be an http or https URL' });
+  // Zod runs refinements even after url() failed: an unparseable value must not throw here.
+  .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+    message: 'must be an http or https URL',
+  });
 const linkBody = z
   .object({
     providers: z.union([z.literal('*'), z.array(z.enum(PROVIDERS)).min(1)]).optional(),
