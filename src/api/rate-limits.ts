@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { rateLimit } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { sendError } from './http-errors';
 
 /**
@@ -29,7 +29,7 @@ function perMinute(limit: number, key: (req: Request) => string, what: string): 
 
 /** Webhooks per source address and route (Unipile's retries and a flood from one address alike). */
 export function webhookRateLimit(limit: number): RequestHandler {
-  return perMinute(limit, (req) => `${req.path}:${req.ip ?? 'unknown'}`, 'webhook calls from this address');
+  return perMinute(limit, (req) => `${req.path}:${ipKeyGenerator(req.ip ?? 'unknown')}`, 'webhook calls from this address');
 }
 
 /**
@@ -44,6 +44,6 @@ export function extensionRateLimit(limit: number): RequestHandler[] {
   return [
     perMinute(limit, presented, 'cookie posts for this extension token'),
     // Unknown or missing tokens from one address share one budget a little larger than a token's own.
-    perMinute(limit * 4, (req) => req.ip ?? 'unknown', 'cookie posts from this address'),
+    perMinute(limit * 4, (req) => ipKeyGenerator(req.ip ?? 'unknown'), 'cookie posts from this address'),
   ];
 }

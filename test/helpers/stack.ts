@@ -21,6 +21,8 @@ export interface StackOptions {
   /** Start the workers now (default) or later with startWorkers(). */
   workers?: boolean;
   temporalAddress?: string;
+  /** A PostgreSQL server other than the shared one (a cluster the test owns and stops). */
+  pgBase?: string;
 }
 
 /** Everything a test talks to, all real: PostgreSQL, Temporal dev server, SMTP, the simulator over HTTP, the API. */
@@ -44,8 +46,12 @@ export class Stack {
 
   constructor(private readonly options: StackOptions = {}) {}
 
+  private get pgBase(): string {
+    return this.options.pgBase ?? PG_BASE;
+  }
+
   async start(): Promise<this> {
-    const databaseUrl = `${PG_BASE}/${this.databaseName}`;
+    const databaseUrl = `${this.pgBase}/${this.databaseName}`;
     await ensureDatabase(databaseUrl);
     this.sim = new UnipileSimulator({ apiKey: this.apiKey, webhookRetryDelayMs: 200 });
     const simUrl = await this.sim.start();
@@ -119,7 +125,7 @@ export class Stack {
     await this.smtp.stop();
     await this.clientConnection?.close();
     await this.db?.destroy();
-    const admin = knex({ client: 'pg', connection: `${PG_BASE}/postgres` });
+    const admin = knex({ client: 'pg', connection: `${this.pgBase}/postgres` });
     await admin.raw('drop database if exists ?? with (force)', [this.databaseName]);
     await admin.destroy();
   }
