@@ -29,7 +29,11 @@ function perMinute(limit: number, key: (req: Request) => string, what: string): 
 
 /** Webhooks per source address and route (Unipile's retries and a flood from one address alike). */
 export function webhookRateLimit(limit: number): RequestHandler {
-  return perMinute(limit, (req) => `${req.path}:${ipKeyGenerator(req.ip ?? 'unknown')}`, 'webhook calls from this address');
+  return perMinute(
+    limit,
+    (req) => `${req.path}:${ipKeyGenerator(req.ip ?? 'unknown')}`,
+    'webhook calls from this address',
+  );
 }
 
 /**

@@ -9,6 +9,8 @@ export interface ReceivedMail {
   text: string;
   html: string;
   messageId: string;
+  /** When the message arrived (ms since epoch), for interval checks. */
+  receivedAt: number;
 }
 
 /** A real SMTP server in-process: what the service sends arrives here over the wire. */
@@ -41,6 +43,7 @@ export class SmtpPeer {
               text: mail.text ?? '',
               html: typeof mail.html === 'string' ? mail.html : '',
               messageId: mail.messageId ?? '',
+              receivedAt: Date.now(),
             });
             callback();
           })

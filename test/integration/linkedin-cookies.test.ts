@@ -108,7 +108,10 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     const calls = stack.reconnectCalls(accountId);
     expect(calls).toHaveLength(3);
     for (let i = 1; i < calls.length; i++) {
-      expect(Date.parse(calls[i]!.at) - Date.parse(calls[i - 1]!.at)).toBeGreaterThanOrEqual(1900);
+      // The 2 s interval: never sooner, and not much later.
+      const gap = Date.parse(calls[i]!.at) - Date.parse(calls[i - 1]!.at);
+      expect(gap).toBeGreaterThanOrEqual(1900);
+      expect(gap).toBeLessThanOrEqual(4000);
     }
     expect(calls.every((c) => (c.body as any).access_token === 'AQEDAfail-cookie-0001')).toBe(true);
     expect(mailsTo('lin-fail@example.test')[0]!.text).not.toContain('extension');

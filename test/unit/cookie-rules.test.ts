@@ -69,8 +69,23 @@ describe('LinkedIn incidents with extension cookies', () => {
       until: T0 + 3_600_000,
       summary: 'reconnect attempt 2/5',
     });
-    // A cookie already tried in this incident is not tried again.
-    expect(cookie(cookie(s, 'f9'), 'f1').incident?.triedCookies).toEqual(['f1', 'f3']);
+    expect(s.incident?.triedCookies).toEqual(['f1', 'f3']);
+  });
+
+  test('a cookie already tried in this incident is not tried again; a new one is', () => {
+    let s = status(linkedin(true), 'CREDENTIALS');
+    s = applyAttempt(s, failed('schedule', 'f1'), T0);
+    s = cookie(s, 'f2', T0 + 1000);
+    s = applyAttempt(s, failed('new_cookie', 'f2', T0 + 1000), T0 + 1000);
+    // Nothing pending now, and the current cookie is f2: f1 comes back (the user signed in to the old session).
+    expect(s.incident?.newCookiePending).toBe(false);
+    const tried = cookie(s, 'f1', T0 + 2000);
+    expect(tried.incident?.newCookiePending).toBe(false);
+    expect(nextStep(tried, policy, T0 + 2000)).toMatchObject({ type: 'wait', purpose: 'attempt' });
+    // The control: a cookie never tried, in the same state, does get its attempt.
+    const fresh = cookie(s, 'f9', T0 + 2000);
+    expect(fresh.incident?.newCookiePending).toBe(true);
+    expect(nextStep(fresh, policy, T0 + 2000)).toMatchObject({ type: 'attempt', trigger: 'new_cookie' });
   });
 
   test('while waiting for the user, a new cookie still gets one silent attempt', () => {
