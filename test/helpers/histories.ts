@@ -35,9 +35,12 @@ export function workflowShowJson(address: string, workflowId: string, runId?: st
  */
 export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;
+  const json = workflowShowJson(address, workflowId, runId);
+  // A history with no completed workflow task proves nothing when replayed: not kept.
+  if (!json.includes('EVENT_TYPE_WORKFLOW_TASK_COMPLETED')) return;
   const dir = resolve(HISTORY_DIR, HISTORY_SET);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(resolve(dir, `${name}.json`), workflowShowJson(address, workflowId, runId));
+  writeFileSync(resolve(dir, `${name}.json`), json);
 }
 
 /** Records every run of a workflow (oldest first) as `<name>-run<N>.json`: an incident may span a continue-as-new. */

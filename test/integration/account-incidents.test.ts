@@ -71,6 +71,7 @@ describe('account incidents', () => {
     await stack.waitForEvent(accountId, 'incident_closed');
     await sleep(5000); // reminder 2 would be due 6s after the first email
     expect(mailsTo('rem@example.test')).toHaveLength(2);
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'reminders');
   });
 
   test('ERROR → restarts on the interval; a successful restart closes the incident without email', async () => {

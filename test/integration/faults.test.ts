@@ -1,3 +1,4 @@
+import { maybeRecordHistory } from '../helpers/histories';
 import { recordReliability } from '../helpers/reliability';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 
@@ -136,6 +137,7 @@ describe('faults: SMTP down longer than the email retry budget', () => {
     const emails = actionNeeded(stack, 'smtp-long@example.test').length;
     expect(emails).toBe(1);
     const failures = (await stack.events(accountId)).filter((e) => e.type === 'email_failed').length;
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'email-failed-then-sent');
     recordReliability({
       injected: `SMTP port closed ${Math.round(downMs / 1000)} s, past two whole send budgets (2 tries each)`,
       times: 1,

@@ -1,4 +1,5 @@
-import { maybeRecordAllRuns } from '../helpers/histories';
+import { linkedinConnectWorkflowId } from '../../src/workflows/definitions';
+import { maybeRecordAllRuns, maybeRecordHistory } from '../helpers/histories';
 import { cookieBody, sleep, Stack, waitFor } from '../helpers/stack';
 
 // Policy from configuration: RECONNECT_RETRY_INTERVAL=2s, RECONNECT_MAX_RETRIES=2 → 3 scheduled attempts.
@@ -73,6 +74,11 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     // Unipile's CREATION_SUCCESS webhook may mark the account OK before the connection has tied the session to it.
     await waitFor(async () => !!(await stack.session('lin-ckpt', 'member-ckpt')).account_id, 10_000, 'session tied');
     expect((await stack.session('lin-ckpt', 'member-ckpt')).account_id).toBe(pending);
+    maybeRecordHistory(
+      stack.config.TEMPORAL_ADDRESS,
+      linkedinConnectWorkflowId('lin-ckpt', 'member-ckpt'),
+      'linkedin-connect-checkpoint',
+    );
   });
 
   test('no code → timeout clears the attempt; the next one waits for CONNECT_RETRY_INTERVAL', async () => {
@@ -97,6 +103,12 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     await sleep(Math.max(0, firstTry + 6500 - Date.now()));
     await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
     await waitFor(() => stack.connectCalls().length === before + 2, 10_000, 'second connection');
+    await maybeRecordAllRuns(
+      stack.client,
+      stack.config.TEMPORAL_ADDRESS,
+      linkedinConnectWorkflowId('lin-slow', 'member-slow'),
+      'linkedin-connect-checkpoint-timeout',
+    );
   });
 
   test('CREDENTIALS with every reconnect failing → 1 + RECONNECT_MAX_RETRIES attempts on the interval, then one email without the hint', async () => {
@@ -188,6 +200,7 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     expect((stack.reconnectCalls(accountId)[1]!.body as any).access_token).toBe('AQEDAnew-cookie-00002');
     await stack.waitForEvent(accountId, 'incident_closed');
     expect((await attempts(accountId)).map((a) => a.data.trigger)).toEqual(['schedule', 'new_cookie']);
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'linkedin-new-cookie-attempt');
   });
 
   test('reconnect now runs one attempt through an update and returns its outcome', async () => {
@@ -203,6 +216,7 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     });
     const ok = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`);
     expect(ok.json.attempt).toMatchObject({ outcome: 'succeeded' });
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `account-${accountId}`, 'reconnect-now-update');
   });
 
   test('a new member id from the same user is a new account; the other is untouched', async () => {

@@ -2,6 +2,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { HISTORY_DIR, HISTORY_SET } from '../helpers/histories';
+import {
+  accountLinkedSignal,
+  cookieUpdatedSignal,
+  reconnectNowUpdate,
+  solveCheckpointUpdate,
+  statusEventSignal,
+} from '../../src/workflows/definitions';
 
 // Committed histories of real runs (recorded with RECORD_HISTORIES=1) replayed against the current workflow code:
 // a change that would break running workflows fails here.
@@ -12,6 +19,35 @@ describe('workflow replay', () => {
   test('there are committed histories of every generation to replay', () => {
     expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(4);
     expect(files.filter((f) => f.startsWith(`${HISTORY_SET}/`)).length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('every fixture has a completed workflow task, and together they cover every workflow type and handler', () => {
+    const texts = files.map((f) => readFileSync(resolve(HISTORY_DIR, f), 'utf8'));
+    for (const [i, text] of texts.entries())
+      expect({ file: files[i], completedTask: text.includes('EVENT_TYPE_WORKFLOW_TASK_COMPLETED') }).toEqual({
+        file: files[i],
+        completedTask: true,
+      });
+    const current = texts.filter((_, i) => files[i]!.startsWith(`${HISTORY_SET}/`)).join('\n');
+    for (const name of [
+      'accountWorkflow',
+      'linkedinConnectWorkflow',
+      statusEventSignal.name,
+      accountLinkedSignal.name,
+      cookieUpdatedSignal.name,
+      reconnectNowUpdate.name,
+      solveCheckpointUpdate.name,
+    ])
+      expect({ name, covered: current.includes(`"${name}"`) }).toEqual({ name, covered: true });
+    // Paths through the workflow that no handler name shows: reminders, an attempt on a new cookie, an email that
+    // ran out of tries, a checkpoint that timed out.
+    for (const scenario of [
+      'reminders',
+      'linkedin-new-cookie-attempt',
+      'email-failed-then-sent',
+      'linkedin-connect-checkpoint-timeout',
+    ])
+      expect(files.some((f) => f.startsWith(`${HISTORY_SET}/${scenario}`))).toBe(true);
   });
 
   test.each(files)('%s replays without nondeterminism', async (file) => {
