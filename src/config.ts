@@ -101,6 +101,9 @@ export const configSchema = z.object({
     .default(20)
     .describe('Tries of one email send (backoff doubling to 5 minutes); then it is sent again a retry interval later'),
   EMAIL_RETRY_INTERVAL: duration('5s').describe('First backoff between two tries of one email send'),
+  EMAIL_SEND_TIMEOUT: duration('1m').describe(
+    'Longest one email send may take; a send claimed 1.5× this long ago (its worker died) is sent again',
+  ),
   CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
   CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
@@ -220,5 +223,8 @@ export function recoveryPolicy(config: Config): RecoveryPolicy {
     cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
     emailSendAttempts: config.EMAIL_SEND_ATTEMPTS,
     emailRetryInitialMs: config.EMAIL_RETRY_INTERVAL,
+    emailSendTimeoutMs: config.EMAIL_SEND_TIMEOUT,
+    // One Unipile call cannot outlive its own timeout: past it (a worker that died mid-call) the try is retried.
+    unipileCallTimeoutMs: config.UNIPILE_REQUEST_TIMEOUT + 5000,
   };
 }

@@ -151,7 +151,7 @@ async function main(): Promise<void> {
     const logger = createLogger(config.LOG_LEVEL, 'dev');
     installRuntime(logger);
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
-    const mailer = createMailer(config.SMTP_URL);
+    const mailer = createMailer(config.SMTP_URL, config.EMAIL_SEND_TIMEOUT);
     const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer, logger });
     const workersDone = runWorkers(workers);
     stopList.push(async () => {

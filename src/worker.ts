@@ -49,6 +49,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     signingSecret: config.SIGNING_SECRET,
     mailFrom: config.MAIL_FROM,
     cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
+    emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
   });
   const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
   const main = await Worker.create({
@@ -105,7 +106,7 @@ export async function runWorker(config: Config = loadConfig()): Promise<void> {
   installRuntime(logger);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const db = createDb(config.DATABASE_URL);
-  const mailer = createMailer(config.SMTP_URL);
+  const mailer = createMailer(config.SMTP_URL, config.EMAIL_SEND_TIMEOUT);
   try {
     const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
     const workers = await createAccountWorkers({

@@ -14,13 +14,12 @@ export interface ActivityDeps extends LinkedinDeps {
   signingSecret: string;
   mailFrom: string;
   cookieStaleAfterMs: number;
+  /** A send claimed longer ago than this cannot still be running (1.5× the email activity's timeout). */
+  emailStaleAfterMs: number;
 }
 
 /** Email links stay valid this long; the page they open makes a fresh hosted link on every click. */
 const RECONNECT_LINK_TTL_MS = 30 * 24 * 3_600_000;
-
-/** A send claimed longer ago than this cannot still be running (the activity's timeout is 1 minute). */
-const STALE_SEND_MS = 90_000;
 
 export function reconnectPageUrl(publicBaseUrl: string, signingSecret: string, accountId: string): string {
   const token = signToken(signingSecret, 'reconnect', accountId, RECONNECT_LINK_TTL_MS);
@@ -125,7 +124,7 @@ export function createActivities(deps: ActivityDeps) {
               or (email_log.status = 'sending'
                   and coalesce(email_log.claimed_at, email_log.created_at) < now() - (? * interval '1 millisecond'))
          returning send_attempts`,
-        [input.accountId, input.incidentId, input.kind, input.seq, user.email, STALE_SEND_MS],
+        [input.accountId, input.incidentId, input.kind, input.seq, user.email, deps.emailStaleAfterMs],
       );
       if (claimed.length === 0) {
         const row = await db('email_log').where(key).first();

@@ -22,7 +22,7 @@ export interface Mailer {
  * nodemailer over SMTP_URL. A `file://` URL (what `npm run dev` uses when SMTP_URL is unset) writes each message
  * as an .eml file into that folder instead, so development needs no mail server.
  */
-export function createMailer(smtpUrl: string): Mailer {
+export function createMailer(smtpUrl: string, timeoutMs = 60_000): Mailer {
   if (smtpUrl.startsWith('file://')) {
     const dir = fileURLToPath(smtpUrl);
     const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
@@ -37,7 +37,13 @@ export function createMailer(smtpUrl: string): Mailer {
       close: () => transport.close(),
     };
   }
-  const transport = nodemailer.createTransport(smtpUrl);
+  // A send gives up within the email activity's own timeout rather than nodemailer's 10-minute default.
+  const transport = nodemailer.createTransport({
+    url: smtpUrl,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
   return {
     async send(email) {
       const info = await transport.sendMail(email);

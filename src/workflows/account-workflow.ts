@@ -85,7 +85,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   // hourly business retries are workflow timers, not this policy.
   // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
   const { sendAccountEmail } = proxyActivities<AccountActivities>({
-    startToCloseTimeout: '1m',
+    startToCloseTimeout: policy.emailSendTimeoutMs ?? '1m',
     retry: {
       initialInterval: policy.emailRetryInitialMs ?? 5000,
       maximumInterval: '5m',
@@ -94,7 +94,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   });
   const unipileActivities = proxyActivities<AccountActivities>({
     taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '2m',
+    startToCloseTimeout: policy.unipileCallTimeoutMs ?? '2m',
     retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
   });
   let state: AccountState = input.state ?? initialState(input);

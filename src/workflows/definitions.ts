@@ -27,6 +27,10 @@ export interface RecoveryPolicy {
   emailSendAttempts?: number;
   /** First backoff between two tries of one email send (5 s; doubling up to 5 minutes). */
   emailRetryInitialMs?: number;
+  /** Start-to-close timeout of one email send (1 minute). */
+  emailSendTimeoutMs?: number;
+  /** Start-to-close timeout of one Unipile call (2 minutes when absent, as before it was configurable). */
+  unipileCallTimeoutMs?: number;
 }
 
 /** One Unipile `account_status` webhook, as forwarded from the stored receipt. */

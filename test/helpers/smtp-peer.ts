@@ -18,6 +18,8 @@ export class SmtpPeer {
   readonly messages: ReceivedMail[] = [];
   /** While true, messages are read but never answered: a send hangs, as when a peer or a worker stalls. */
   hold = false;
+  /** Messages read while holding (never answered, never delivered). */
+  held = 0;
   private server = this.createServer();
   private port = 0;
   url = '';
@@ -31,6 +33,7 @@ export class SmtpPeer {
       logger: false,
       onData: (stream, session, callback) => {
         if (this.hold) {
+          this.held++;
           stream.resume();
           return;
         }

@@ -105,7 +105,7 @@ export class Stack {
       config: this.config,
       connection: this.workerConnection,
       db: this.db,
-      mailer: createMailer(this.config.SMTP_URL),
+      mailer: createMailer(this.config.SMTP_URL, this.config.EMAIL_SEND_TIMEOUT),
       workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
     });
     this.workerRuns = this.workers.map((w) => w.run());

@@ -23,6 +23,7 @@ describe('email delivery', () => {
       signingSecret: stack.config.SIGNING_SECRET,
       mailFrom: stack.config.MAIL_FROM,
       cookieStaleAfterMs: stack.config.COOKIE_STALE_AFTER,
+      emailStaleAfterMs: stack.config.EMAIL_SEND_TIMEOUT * 1.5,
     });
   const send = (input: { accountId: string; incidentId: number; kind: 'reconnect_needed' | 'reminder'; seq: number }) =>
     new MockActivityEnvironment().run(activities().sendAccountEmail, input);

@@ -6,7 +6,12 @@ import { recordReliability } from '../helpers/reliability';
 
 // The worker runs as its own process so it can be killed with SIGKILL in the middle of an incident.
 describe('worker killed mid-incident', () => {
-  const stack = new Stack({ workers: false, env: { RECONNECT_RETRY_INTERVAL: '3s' } });
+  const stack = new Stack({
+    workers: false,
+    // A Unipile call times out after 5 s (its activity after 10 s); an email send after 4 s (re-sent once its claim
+    // is 6 s old): a worker that dies mid-call is replaced within seconds.
+    env: { RECONNECT_RETRY_INTERVAL: '3s', EMAIL_SEND_TIMEOUT: '4s', EMAIL_RETRY_INTERVAL: '1s' },
+  });
   const output: string[] = [];
   let worker: ChildProcess | undefined;
 
@@ -14,6 +19,15 @@ describe('worker killed mid-incident', () => {
   // `tsx` wrapper would leave its child running).
   const startWorker = (): ChildProcess =>
     spawnTs('src/worker.ts', { ...stack.env, WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE! }, output);
+
+  const killWorker = async (): Promise<void> => {
+    const killed = worker!;
+    killed.kill('SIGKILL');
+    await new Promise((r) => killed.once('exit', r));
+    expect(killed.signalCode).toBe('SIGKILL');
+    expect(() => process.kill(killed.pid!, 0)).toThrow(); // the worker process is gone
+    worker = startWorker();
+  };
 
   beforeAll(async () => {
     await stack.start();
@@ -67,6 +81,57 @@ describe('worker killed mid-incident', () => {
       eventsLost: 0,
       emailsLost: Math.max(0, 1 - emails),
       duplicateEmails: Math.max(0, emails - 1),
+    });
+  });
+
+  test('killed during a Unipile call: the call is tried again by the new worker, one attempt recorded', async () => {
+    const { accountId } = await stack.linkedinAccount('mid-call', 'member-mid-call', 'AQEDAmid-call-cookie-1');
+    stack.script('reconnect', [{ result: 'fail', delayMs: 4000 }, { result: 'succeed' }], accountId);
+    stack.sim.emitStatus(accountId, 'CREDENTIALS');
+    await waitFor(() => stack.reconnectCalls(accountId).length === 1, 30_000, 'the call in flight');
+    await killWorker();
+
+    await stack.waitForEvent(accountId, 'incident_closed');
+    const attempts = (await stack.events(accountId)).filter((e) => e.type === 'attempt');
+    expect(attempts.map((a) => a.data.outcome)).toEqual(['succeeded']);
+    expect(stack.reconnectCalls(accountId)).toHaveLength(2);
+    const emails = stack.smtp.messages.filter((m) => m.to.includes('mid-call@example.test')).length;
+    expect(emails).toBe(0);
+    recordReliability({
+      injected: 'worker process SIGKILLed while its reconnect call to Unipile was in flight',
+      times: 1,
+      expected: 'the call is retried after its timeout by the new worker; one attempt (succeeded); no email',
+      observed: `${stack.reconnectCalls(accountId).length} calls; attempts ${attempts.map((a) => a.data.outcome).join(', ')}; ${emails} email(s)`,
+      eventsLost: 0,
+      emailsLost: 0,
+      duplicateEmails: emails,
+    });
+  });
+
+  test('killed during an email send: the email arrives once, with its Message-ID', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'mid-mail', provider: 'GOOGLE' });
+    stack.smtp.hold = true;
+    const heldBefore = stack.smtp.held;
+    expect((await stack.postWebhook(accountId, 'CREDENTIALS', 'GOOGLE_OAUTH')).status).toBe(200);
+    await waitFor(() => stack.smtp.held > heldBefore, 30_000, 'the send in flight');
+    await killWorker();
+    stack.smtp.hold = false;
+
+    const mails = () => stack.smtp.messages.filter((m) => m.to.includes('mid-mail@example.test'));
+    await waitFor(() => mails().length > 0, 60_000, 'the email');
+    await new Promise((r) => setTimeout(r, 5000));
+    expect(mails()).toHaveLength(1);
+    expect(mails()[0]!.messageId).toMatch(new RegExp(`^<${accountId}\\.1\\.reconnect_needed\\.0@`));
+    const journal = await stack.accountWhen(accountId, (a) => a.workflow?.incident?.emails?.length === 1);
+    expect(journal.workflow.incident.emails[0]).toMatchObject({ outcome: 'sent' });
+    recordReliability({
+      injected: 'worker process SIGKILLed while SMTP held its email (sent, not yet answered)',
+      times: 1,
+      expected: 'the send is claimed again once stale and delivered once, same Message-ID',
+      observed: `${mails().length} email(s), Message-ID ${mails()[0]!.messageId}`,
+      eventsLost: 0,
+      emailsLost: Math.max(0, 1 - mails().length),
+      duplicateEmails: Math.max(0, mails().length - 1),
     });
   });
 });
