@@ -119,7 +119,7 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
       status: string;
       recovery: string;
       lastError?: string | null;
-      checkpoint?: { accountId: string; type: string } | null;
+      checkpoint?: { accountId: string; type: string; expiresAt?: string } | null;
     }): Promise<void> {
       await db('linkedin_sessions')
         .where({ id: input.sessionId })
@@ -129,6 +129,7 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
           last_error: input.lastError ?? null,
           checkpoint_account_id: input.checkpoint?.accountId ?? null,
           checkpoint_type: input.checkpoint?.type ?? null,
+          checkpoint_expires_at: input.checkpoint?.expiresAt ?? null,
         });
     },
 
@@ -155,6 +156,7 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
           last_error: null,
           checkpoint_account_id: null,
           checkpoint_type: null,
+          checkpoint_expires_at: null,
           date_last_status_unipile: trx.fn.now(),
         });
         await upsertAccount(trx, {

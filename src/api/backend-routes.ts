@@ -112,14 +112,23 @@ export function unipileFailure(err: unknown): HttpError {
 
 /** Bearer API_TOKEN on every backend route (the browser extension's routes have their own tokens). */
 export function requireApiToken(apiToken: string) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+  return (req: Request, res: Response, next: NextFunction): void => {
     if (req.path.startsWith('/extension/')) return next();
     const header = req.header('authorization') ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7) : undefined;
-    if (!secretEquals(token, apiToken)) throw new HttpError(401, 'unauthorized', 'Missing or wrong bearer token');
-    next();
+    if (secretEquals(token, apiToken)) {
+      res.locals.caller = 'backend';
+      return next();
+    }
+    // A checkpoint code may also come from the extension of the user who owns the connection (SPEC §10.2): that
+    // route checks the extension token itself.
+    if (req.method === 'POST' && CHECKPOINT_PATH.test(req.path)) return next();
+    throw new HttpError(401, 'unauthorized', 'Missing or wrong bearer token');
   };
 }
+
+/** The checkpoint route, as seen by middleware mounted at /api. */
+const CHECKPOINT_PATH = /^\/accounts\/[^/]+\/checkpoint$/;
 
 /** The backend API: users, links, accounts and their state. */
 export function backendRoutes(deps: ApiDeps): Router {

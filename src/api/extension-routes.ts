@@ -45,6 +45,16 @@ const cookieBody = z
 
 const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
 
+/** A checkpoint waiting for its code, as clients see it; null when none waits. */
+function checkpointOf(row: SessionRow): { accountId: string; type: string; expiresAt: string | null } | null {
+  if (row.recovery !== 'CHECKPOINT' || !row.checkpoint_account_id) return null;
+  return {
+    accountId: row.checkpoint_account_id,
+    type: row.checkpoint_type ?? 'UNKNOWN',
+    expiresAt: row.checkpoint_expires_at ? new Date(row.checkpoint_expires_at).toISOString() : null,
+  };
+}
+
 const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 /** The browser extension's surface, its tokens, checkpoint codes and "reconnect now". */
@@ -133,9 +143,35 @@ export function extensionRoutes(deps: ApiDeps): Router {
 
       await maybeStartConnection(row);
       const current = (await sessionById(db, row.id)) ?? row;
-      res.status(202).json({ accountId: null, status: current.status, recovery: current.recovery });
+      res.status(202).json({
+        accountId: null,
+        status: current.status,
+        recovery: current.recovery,
+        checkpoint: checkpointOf(current),
+      });
     },
   );
+
+  /** The user's LinkedIn connections not tied to an account yet: where each stands, and any checkpoint waiting. */
+  router.get('/api/users/:userId/connections', async (req, res) => {
+    const userId = userIdParam(req.params);
+    const rows = await db<SessionRow>('linkedin_sessions')
+      .where({ user_id: userId })
+      .whereNull('account_id')
+      .orderBy('id');
+    res.json({
+      items: rows.map((row) => ({
+        id: String(row.id),
+        provider: 'LINKEDIN',
+        memberId: row.linkedin_member_id,
+        step: row.status,
+        recovery: row.recovery,
+        lastError: row.last_error,
+        lastCookieAt: row.date_last_cookie,
+        checkpoint: checkpointOf(row),
+      })),
+    });
+  });
 
   /**
    * Each new LinkedIn member id starts a connection at Unipile: one user may have a few (they switch accounts), not
@@ -191,10 +227,15 @@ export function extensionRoutes(deps: ApiDeps): Router {
   }
 
   router.post('/api/accounts/:accountId/checkpoint', async (req, res) => {
+    // The backend token, or the extension token of the user whose connection waits (checked below).
+    const extensionCaller = res.locals.caller === 'backend' ? undefined : await extensionUser(req);
     const accountId = accountIdParam(req.params);
     const { code } = parse(checkpointBody, req.body);
     const row = await db<SessionRow>('linkedin_sessions').where({ checkpoint_account_id: accountId }).first();
     if (!row) throw new HttpError(404, 'not_found', `No checkpoint is waiting for account ${accountId}`);
+    if (extensionCaller !== undefined && extensionCaller !== row.user_id) {
+      throw new HttpError(403, 'forbidden', "This token cannot answer another user's checkpoint");
+    }
     let result;
     try {
       result = await temporal.workflow

@@ -4,6 +4,7 @@ import * as linkedinCookies from '../../migrations/20261127000002_linkedin_cooki
 import * as eventPipeline from '../../migrations/20261129000001_event_pipeline';
 import * as emailResend from '../../migrations/20261129000002_email_resend';
 import * as hostedLinks from '../../migrations/20261129000003_hosted_links';
+import * as checkpointExpiry from '../../migrations/20261129000004_checkpoint_expiry';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261129000001_event_pipeline': eventPipeline,
   '20261129000002_email_resend': emailResend,
   '20261129000003_hosted_links': hostedLinks,
+  '20261129000004_checkpoint_expiry': checkpointExpiry,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

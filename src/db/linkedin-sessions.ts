@@ -19,6 +19,7 @@ export interface SessionRow {
   last_error: string | null;
   checkpoint_account_id: string | null;
   checkpoint_type: string | null;
+  checkpoint_expires_at: Date | null;
   date_last_status_unipile: Date | null;
   date_last_try_connect: Date | null;
 }

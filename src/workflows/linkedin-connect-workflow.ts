@@ -80,7 +80,12 @@ export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Prom
       sessionId: input.sessionId,
       status: 'CHECKPOINT',
       recovery: 'CHECKPOINT',
-      checkpoint: { accountId: result.accountId, type: result.checkpointType },
+      checkpoint: {
+        accountId: result.accountId,
+        type: result.checkpointType,
+        // Workflow time: the moment the timer below gives up.
+        expiresAt: new Date(Date.now() + input.checkpointTimeoutMs).toISOString(),
+      },
     });
     answer = null;
     const answered = await condition(() => answer !== null, input.checkpointTimeoutMs, {

@@ -380,6 +380,24 @@ describe('abuse', () => {
           [403],
           "another user's extension token",
         );
+      } else if (path === '/api/accounts/:accountId/checkpoint') {
+        // The backend token or the owning user's extension token (SPEC §10.2): the owner gets through to a 404
+        // (nothing waits), anything else is refused.
+        for (const [what, auth] of [
+          ['no token', ''],
+          ['a wrong token', 'Bearer wrong'],
+          ['a non-bearer scheme', 'Basic dGVzdC1hcGktdG9rZW4='],
+        ] as const)
+          await expectStatus(
+            { method: m, path: url, headers: { ...json, authorization: auth }, body: '{}' },
+            [401],
+            what,
+          );
+        await expectStatus(
+          { method: m, path: url, headers: { ...json, authorization: `Bearer ${extToken}` }, body: '{"code":"1"}' },
+          [404],
+          "the owner's extension token",
+        );
       } else if (path.startsWith('/api/')) {
         for (const [what, auth] of [
           ['no token', ''],

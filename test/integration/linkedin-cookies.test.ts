@@ -55,16 +55,44 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: '424242' }]);
     const token = await stack.extensionToken('lin-ckpt');
     await stack.postCookies(token, cookieBody('AQEDAcheckpoint-cookie', 'member-ckpt'));
+    // What a client can know: the connections list, then the cookie-sync answer, both carry the checkpoint.
+    let listed: any;
     await waitFor(
-      async () => (await stack.session('lin-ckpt', 'member-ckpt'))?.recovery === 'CHECKPOINT',
+      async () => {
+        listed = (await stack.api$('GET', '/api/users/lin-ckpt/connections')).json.items[0];
+        return listed?.checkpoint !== null && listed?.checkpoint !== undefined;
+      },
       30_000,
-      'checkpoint',
+      'checkpoint listed',
     );
-    const pending = (await stack.session('lin-ckpt', 'member-ckpt')).checkpoint_account_id;
+    expect(listed).toMatchObject({ provider: 'LINKEDIN', memberId: 'member-ckpt', step: 'CHECKPOINT' });
+    const pending: string = listed.checkpoint.accountId;
+    expect(listed.checkpoint.type).toBe('OTP');
+    const expiresIn = Date.parse(listed.checkpoint.expiresAt) - Date.now();
+    expect(expiresIn).toBeGreaterThan(0);
+    expect(expiresIn).toBeLessThanOrEqual(3000); // CHECKPOINT_TIMEOUT
     const status = await stack.postCookies(token, cookieBody('AQEDAcheckpoint-cookie', 'member-ckpt'));
-    expect(status.json).toMatchObject({ accountId: null, recovery: 'CHECKPOINT' });
+    expect(status.json).toMatchObject({
+      accountId: null,
+      recovery: 'CHECKPOINT',
+      checkpoint: { accountId: pending, type: 'OTP' },
+    });
 
-    const wrong = await stack.api$('POST', `/api/accounts/${pending}/checkpoint`, { code: '000000' });
+    // Another user's extension cannot answer it; the owner's extension can (and the backend can).
+    const stranger = await stack.extensionToken('lin-stranger');
+    const foreign = await stack.api$(
+      'POST',
+      `/api/accounts/${pending}/checkpoint`,
+      { code: '424242' },
+      { authorization: `Bearer ${stranger}` },
+    );
+    expect(foreign.status).toBe(403);
+    const wrong = await stack.api$(
+      'POST',
+      `/api/accounts/${pending}/checkpoint`,
+      { code: '000000' },
+      { authorization: `Bearer ${token}` },
+    );
     expect(wrong.status).toBe(422);
     expect(wrong.json.error.code).toBe('invalid_checkpoint_solution');
     const right = await stack.api$('POST', `/api/accounts/${pending}/checkpoint`, { code: '424242' });
@@ -87,15 +115,9 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     const before = stack.connectCalls().length;
     await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
     const firstTry = Date.now();
-    await waitFor(
-      async () => (await stack.session('lin-slow', 'member-slow'))?.status === 'CHECKPOINT_TIMEOUT',
-      30_000,
-      'timeout',
-    );
-    expect(await stack.session('lin-slow', 'member-slow')).toMatchObject({
-      recovery: 'NONE',
-      checkpoint_account_id: null,
-    });
+    const connection = async () => (await stack.api$('GET', '/api/users/lin-slow/connections')).json.items[0];
+    await waitFor(async () => (await connection())?.step === 'CHECKPOINT_TIMEOUT', 30_000, 'timeout');
+    expect(await connection()).toMatchObject({ recovery: 'NONE', checkpoint: null, lastError: 'checkpoint_timeout' });
 
     await stack.postCookies(token, cookieBody('AQEDAslow-cookie-0001', 'member-slow'));
     await sleep(300);

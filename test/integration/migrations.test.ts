@@ -27,6 +27,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261129000001_event_pipeline',
       '20261129000002_email_resend',
       '20261129000003_hosted_links',
+      '20261129000004_checkpoint_expiry',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -59,6 +60,7 @@ describe('migrations on PostgreSQL', () => {
       '20261129000001_event_pipeline',
       '20261129000002_email_resend',
       '20261129000003_hosted_links',
+      '20261129000004_checkpoint_expiry',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);
