@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RecoveryPolicy } from './workflows/definitions';
+import { DEFAULT_TASK_QUEUE, type RecoveryPolicy } from './workflows/definitions';
 import { KEY_ID_PATTERN } from './cookies/cookie-cipher';
 
 /** Parses durations written like `500ms`, `90s`, `5m`, `1h`, `2d` into milliseconds. */
@@ -67,7 +67,7 @@ export const configSchema = z.object({
   TEMPORAL_API_KEY: z.string().optional().describe('API key for Temporal Cloud (optional)'),
   TEMPORAL_TASK_QUEUE: z
     .string()
-    .default('unipile-accounts')
+    .default(DEFAULT_TASK_QUEUE)
     .describe('Task queue of the account workers (Unipile calls use <queue>-unipile)'),
   UNIPILE_DSN: required.describe('Unipile workspace host (apiNN.unipile.com:PORT) or a full URL'),
   UNIPILE_API_KEY: required.describe('Unipile access token (X-API-KEY)'),
@@ -107,7 +107,9 @@ export const configSchema = z.object({
   CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
   CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
-  RECONCILE_INTERVAL: duration('1h').describe('Reserved for reconciliation with Unipile (not used yet)'),
+  RECONCILE_INTERVAL: duration('1h').describe(
+    "How often Unipile's account list is compared with ours (Temporal Schedule reconcile-accounts)",
+  ),
   UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
   UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
   INBOX_RELAY_INTERVAL: duration('5s').describe(

@@ -1,12 +1,22 @@
 // The Temporal client side: connecting, registering search attributes and delivering events to account workflows.
 // Workflows are started by type name with the input types of the shared definitions, so nothing here imports
 // workflow code (and the activities that use it form no import cycle).
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, type ConnectionLike } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  ScheduleAlreadyRunning,
+  ScheduleOverlapPolicy,
+  WorkflowExecutionAlreadyStartedError,
+  type ConnectionLike,
+  type ScheduleOptionsStartWorkflowAction,
+} from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   ACCOUNT_WORKFLOW_TYPE,
   accountLinkedSignal,
+  RECONCILE_WORKFLOW_TYPE,
+  reconcileScheduleId,
   accountWorkflowId,
   cookieUpdatedSignal,
   SEARCH_ATTRIBUTE_KEYS,
@@ -57,6 +67,39 @@ export async function registerSearchAttributes(connection: Connection, namespace
   );
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   return missing;
+}
+
+/**
+ * Creates the reconciliation schedule, or brings an existing one to the configured interval (idempotent: every
+ * worker start and `npm run temporal:setup` call it). Runs never overlap; a missed run is not caught up.
+ */
+export async function ensureReconcileSchedule(
+  client: Client,
+  taskQueue: string,
+  intervalMs: number,
+): Promise<{ scheduleId: string; created: boolean }> {
+  const scheduleId = reconcileScheduleId(taskQueue);
+  const action: ScheduleOptionsStartWorkflowAction<() => Promise<unknown>> = {
+    type: 'startWorkflow',
+    workflowType: RECONCILE_WORKFLOW_TYPE,
+    taskQueue,
+    workflowId: `${scheduleId}-run`,
+    workflowExecutionTimeout: '1h',
+  };
+  const spec = { intervals: [{ every: intervalMs }] };
+  try {
+    await client.schedule.create({
+      scheduleId,
+      spec,
+      action,
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1m' },
+    });
+    return { scheduleId, created: true };
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await client.schedule.getHandle(scheduleId).update((previous) => ({ ...previous, spec, action }));
+    return { scheduleId, created: false };
+  }
 }
 
 const FORWARD_TIMEOUT_MS = 5000;

@@ -1,13 +1,14 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
 import { createActivities } from './activities';
+import { createReconcileActivities } from './activities/reconcile-activities';
 import { accountSettings, loadConfig, temporalConnectionOptions, unipileBaseUrl, type Config } from './config';
 import { CookieCipher } from './cookies/cookie-cipher';
 import { createDb } from './db/knex';
 import { createMailer, type Mailer } from './email/mailer';
 import { createLogger, type Logger } from './logger';
 import { forwarderOptions, ReceiptForwarder } from './inbound/receipt-forwarder';
-import { clientOver } from './temporal-client';
+import { clientOver, ensureReconcileSchedule } from './temporal-client';
 import { UnipileApi } from './unipile/unipile-api';
 import { unipileTaskQueue } from './workflows/definitions';
 
@@ -52,11 +53,21 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
   });
   const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
+  const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
+    db: deps.db,
+    unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    forwarding,
+  });
+  await ensureReconcileSchedule(
+    clientOver(deps.connection, config.TEMPORAL_NAMESPACE),
+    config.TEMPORAL_TASK_QUEUE,
+    config.RECONCILE_INTERVAL,
+  );
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: bookkeeping,
+    activities: { ...bookkeeping, ...reconcileBookkeeping },
     // Sized from measurements (docs/BENCHMARKS.md): an evicted account workflow replays its (short) history.
     ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined
       ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }
@@ -73,7 +84,13 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
-    activities: { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint },
+    activities: {
+      restartAccount,
+      reconnectLinkedin,
+      connectLinkedin,
+      solveLinkedinCheckpoint,
+      listUnipileAccountsPage,
+    },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',

@@ -154,3 +154,4 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type AccountActivities = ReturnType<typeof createActivities>;
+export type { ReconcileActivities } from './reconcile-activities';

@@ -5,6 +5,7 @@ import * as eventPipeline from '../../migrations/20261129000001_event_pipeline';
 import * as emailResend from '../../migrations/20261129000002_email_resend';
 import * as hostedLinks from '../../migrations/20261129000003_hosted_links';
 import * as checkpointExpiry from '../../migrations/20261129000004_checkpoint_expiry';
+import * as reconcile from '../../migrations/20261129000005_reconcile';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261129000002_email_resend': emailResend,
   '20261129000003_hosted_links': hostedLinks,
   '20261129000004_checkpoint_expiry': checkpointExpiry,
+  '20261129000005_reconcile': reconcile,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

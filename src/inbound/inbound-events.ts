@@ -25,8 +25,13 @@ const linkedPayload = z.object({
 
 /** Stored receipts, by source. Rows are parsed with this schema when forwarded, never cast. */
 export const receiptSchema = z.discriminatedUnion('source', [
-  // Unipile's account_status webhook, and a deletion made through our API (same shape, message DELETED).
-  z.object({ source: z.enum(['account_status', 'api']), accountId: accountIdSchema, payload: statusPayload }),
+  // Unipile's account_status webhook, a deletion made through our API (same shape, message DELETED), and a status
+  // found different from ours by the reconciliation with Unipile's account list.
+  z.object({
+    source: z.enum(['account_status', 'api', 'reconcile']),
+    accountId: accountIdSchema,
+    payload: statusPayload,
+  }),
   // The account now belongs to one of our users: hosted-auth callback or a finished cookie connection.
   z.object({
     source: z.enum(['hosted_auth', 'cookie_connection']),
@@ -44,6 +49,7 @@ function messageOf(event: InboundEvent, callbackStatus?: string): string {
   switch (event.source) {
     case 'account_status':
     case 'api':
+    case 'reconcile':
       return event.payload.AccountStatus.message;
     case 'extension_cookie':
       return 'COOKIE';

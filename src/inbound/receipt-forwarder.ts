@@ -324,7 +324,8 @@ export class ReceiptForwarder implements Forwarding {
         return signalled(await signalAccount(temporal, settings, accountId, { cookie }, { ...hints, cookie }));
       }
       case 'account_status':
-      case 'api': {
+      case 'api':
+      case 'reconcile': {
         const { message, account_type: accountType } = event.payload.AccountStatus;
         const receiptId = Number(row.id);
         if (classifyMessage(message) === 'other') {

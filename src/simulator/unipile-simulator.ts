@@ -333,7 +333,8 @@ export class UnipileSimulator {
       res.status(201).json({ object: 'HostedAuthUrl', url: `${this.url}/hosted/${token}` });
     });
 
-    app.get('/api/v1/accounts', (req, res) => {
+    app.get('/api/v1/accounts', async (req, res) => {
+      if (await this.applyOutcome(this.nextOutcome('list_accounts'), res)) return;
       const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 250);
       const start = Number(req.query.cursor ?? 0) || 0;
       const all = [...this.accounts.values()];

@@ -92,6 +92,14 @@ export class UnipileApi {
     }
   }
 
+  /** One page of every account Unipile holds for our API key; `cursor` is null on the last page. */
+  async listAccounts(cursor?: string | null, limit = 100): Promise<{ items: UnipileAccount[]; cursor: string | null }> {
+    const page = await this.call<{ items: UnipileAccount[]; cursor?: string | null }>('list accounts', () =>
+      this.sdk.account.getAll({ limit, ...(cursor ? { cursor } : {}) }),
+    );
+    return { items: page.items, cursor: page.cursor ?? null };
+  }
+
   async restartAccount(accountId: string): Promise<'restarted' | 'failed'> {
     const body = await this.call<{ object?: string }>('restart', () =>
       this.sdk.request.send({ path: ['accounts', segment(accountId), 'restart'], method: 'POST' }),

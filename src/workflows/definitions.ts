@@ -210,5 +210,29 @@ export const accountWorkflowId = (accountId: string): string => `account-${accou
 /** Workflow type names: clients start workflows by name, so they never import workflow code. */
 export const ACCOUNT_WORKFLOW_TYPE = 'accountWorkflow';
 export const LINKEDIN_CONNECT_WORKFLOW_TYPE = 'linkedinConnectWorkflow';
+export const RECONCILE_WORKFLOW_TYPE = 'reconcileAccountsWorkflow';
+/** TEMPORAL_TASK_QUEUE's default. */
+export const DEFAULT_TASK_QUEUE = 'unipile-accounts';
+
+/** What one reconciliation found and did. */
+export interface ReconcileSummary {
+  seen: number;
+  /** Known accounts whose status at Unipile differed from ours: a `reconcile` event each. */
+  differing: number;
+  /** Accounts at Unipile we had no row for: a row without a user, and a workflow. */
+  unknown: number;
+  /** Our accounts Unipile no longer lists: DELETED. */
+  gone: number;
+  /** The listing did not finish (Unipile unreachable): nothing was marked gone; the next run tries again. */
+  incomplete: boolean;
+}
+
+/**
+ * The schedule that runs reconciliation every RECONCILE_INTERVAL: `reconcile-accounts` on the default task queue;
+ * deployments sharing a namespace on other queues each get their own.
+ */
+export function reconcileScheduleId(taskQueue: string): string {
+  return taskQueue === DEFAULT_TASK_QUEUE ? 'reconcile-accounts' : `reconcile-accounts:${taskQueue}`;
+}
 export type AccountWorkflowFn = (input: AccountWorkflowInput) => Promise<void>;
 export type LinkedinConnectWorkflowFn = (input: LinkedinConnectInput) => Promise<ConnectState>;

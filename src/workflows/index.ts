@@ -1,3 +1,4 @@
 // Entry point of the workflow bundle (workflowsPath): every workflow type the worker registers.
 export { accountWorkflow } from './account-workflow';
 export { linkedinConnectWorkflow } from './linkedin-connect-workflow';
+export { reconcileAccountsWorkflow } from './reconcile-workflow';

@@ -28,6 +28,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261129000002_email_resend',
       '20261129000003_hosted_links',
       '20261129000004_checkpoint_expiry',
+      '20261129000005_reconcile',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -61,6 +62,7 @@ describe('migrations on PostgreSQL', () => {
       '20261129000002_email_resend',
       '20261129000003_hosted_links',
       '20261129000004_checkpoint_expiry',
+      '20261129000005_reconcile',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);

@@ -1,0 +1,88 @@
+import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
+import { Stack, waitFor } from '../helpers/stack';
+
+// A dropped webhook must not leave an account wrong forever: the reconcile-accounts schedule compares Unipile's list
+// with ours. Triggered here as an operator would (the Temporal UI's "Trigger" button does the same call).
+describe('reconciliation with Unipile', () => {
+  const stack = new Stack({ env: { RECONCILE_INTERVAL: '1h' } });
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const account = async (id: string) => (await stack.api$('GET', `/api/accounts/${id}`)).json;
+
+  async function reconcileNow(): Promise<ReconcileSummary> {
+    const scheduleId = reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE);
+    const schedule = stack.client.schedule.getHandle(scheduleId);
+    const before = (await schedule.describe()).info.recentActions.length;
+    await schedule.trigger();
+    let runWorkflowId = '';
+    let runId = '';
+    await waitFor(
+      async () => {
+        const actions = (await schedule.describe()).info.recentActions;
+        if (actions.length <= before) return false;
+        const last = actions[actions.length - 1]!.action;
+        runWorkflowId = last.workflow.workflowId;
+        runId = last.workflow.firstExecutionRunId;
+        return true;
+      },
+      30_000,
+      'a reconciliation run',
+    );
+    return stack.client.workflow.getHandle(runWorkflowId, runId).result();
+  }
+
+  test('the schedule exists after the workers started, at RECONCILE_INTERVAL', async () => {
+    const described = await stack.client.schedule
+      .getHandle(reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE))
+      .describe();
+    expect(described.spec.intervals?.[0]?.every).toBe(3_600_000);
+  });
+
+  test('a dropped status webhook, an account gone at Unipile and one we never heard of are all caught', async () => {
+    await stack.api$('PUT', '/api/users/rec', { email: 'rec@example.test' });
+    const dropped = await stack.connectedAccount({ userId: 'rec', provider: 'GOOGLE' });
+    const vanished = await stack.connectedAccount({ userId: 'rec', provider: 'WHATSAPP' });
+    // Unipile changes state without telling us (webhooks lost).
+    stack.sim.accounts.get(dropped)!.sources.forEach((s) => (s.status = 'CREDENTIALS'));
+    stack.sim.accounts.delete(vanished);
+    const stranger = stack.sim.createAccount({ type: 'TELEGRAM' });
+
+    const summary = await reconcileNow();
+    expect(summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, gone: 1 });
+
+    await waitFor(async () => (await account(dropped)).status === 'CREDENTIALS', 30_000, 'dropped webhook caught');
+    await waitFor(
+      () => stack.smtp.messages.some((m) => m.to.includes('rec@example.test') && m.subject.startsWith('Action needed')),
+      30_000,
+      'the email for it',
+    );
+    await waitFor(async () => (await account(vanished)).status === 'DELETED', 30_000, 'gone account deleted');
+    await waitFor(async () => (await account(stranger.id)).status === 'OK', 30_000, 'unknown account tracked');
+    expect((await account(stranger.id)).userId).toBeNull();
+
+    // What the reconciliation did is visible as receipts from the source `reconcile`.
+    const receipts = (await stack.api$('GET', '/api/receipts?state=forwarded&limit=500')).json.items as {
+      source: string;
+      accountId: string;
+      message: string;
+    }[];
+    const reconciled = receipts.filter((r) => r.source === 'reconcile').map((r) => `${r.accountId}:${r.message}`);
+    expect(reconciled.sort()).toEqual([`${dropped}:CREDENTIALS`, `${vanished}:DELETED`, `${stranger.id}:OK`].sort());
+
+    // A second run finds nothing new: it is idempotent.
+    expect(await reconcileNow()).toMatchObject({ incomplete: false, differing: 0, unknown: 0, gone: 0 });
+  });
+
+  test('Unipile unreachable during the listing: the run ends incomplete and marks nothing gone', async () => {
+    const kept = await stack.connectedAccount({ userId: 'rec-down', provider: 'OUTLOOK' });
+    stack.sim.setDefault('list_accounts', { result: 'http_error', status: 401, type: 'errors/invalid_api_key' });
+    try {
+      const summary = await reconcileNow();
+      expect(summary).toMatchObject({ incomplete: true, gone: 0 });
+    } finally {
+      stack.sim.setDefault('list_accounts', { result: 'succeed' });
+    }
+    expect((await account(kept)).status).toBe('OK');
+  });
+});
