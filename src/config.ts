@@ -167,6 +167,19 @@ export const configSchema = z.object({
     .min(1)
     .default(100)
     .describe('Activities one worker runs at once, per task queue'),
+  BACKEND_WEBHOOK_URL: z
+    .string()
+    .url()
+    .optional()
+    .describe('Where account events are POSTed, signed (unset: no events are pushed)'),
+  BACKEND_WEBHOOK_SECRET: z
+    .string()
+    .min(16)
+    .optional()
+    .describe('HMAC secret of the Keeper-Signature header (required with BACKEND_WEBHOOK_URL)'),
+  BACKEND_WEBHOOK_RETRY_FOR: duration('24h').describe(
+    'How long an event the backend does not accept is retried (with backoff up to 1h) before it is parked',
+  ),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')
@@ -192,8 +205,11 @@ function describeIssues(error: z.ZodError): string {
 /** Validates the environment once; the message names every missing or malformed value, never their contents. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
-  if (result.success) return result.data;
-  throw new ConfigError(describeIssues(result.error));
+  if (!result.success) throw new ConfigError(describeIssues(result.error));
+  if (result.data.BACKEND_WEBHOOK_URL && !result.data.BACKEND_WEBHOOK_SECRET) {
+    throw new ConfigError('BACKEND_WEBHOOK_SECRET: is required when BACKEND_WEBHOOK_URL is set');
+  }
+  return result.data;
 }
 
 type ConfigKey = keyof typeof configSchema.shape;

@@ -9,6 +9,7 @@ import { createMailer, type Mailer } from './email/mailer';
 import { createLogger, type Logger } from './logger';
 import { forwarderOptions, ReceiptForwarder } from './inbound/receipt-forwarder';
 import { clientOver, ensureReconcileSchedule } from './temporal-client';
+import { BackendEventSender } from './backend-events/sender';
 import { UnipileApi } from './unipile/unipile-api';
 import { unipileTaskQueue } from './workflows/definitions';
 
@@ -51,6 +52,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     mailFrom: config.MAIL_FROM,
     cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
     emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
+    backendEvents: !!config.BACKEND_WEBHOOK_URL,
   });
   const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
   const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
@@ -95,6 +97,15 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',
   });
+  if (config.BACKEND_WEBHOOK_URL && config.BACKEND_WEBHOOK_SECRET) {
+    const sender = new BackendEventSender(deps.db, deps.logger ?? createLogger(config.LOG_LEVEL, 'worker'), {
+      url: config.BACKEND_WEBHOOK_URL,
+      secret: config.BACKEND_WEBHOOK_SECRET,
+      retryForMs: config.BACKEND_WEBHOOK_RETRY_FOR,
+    });
+    // Sending stops with the main worker; whatever was not delivered stays in the outbox for the next start.
+    sender.start(() => ['INITIALIZED', 'RUNNING'].includes(main.getState()));
+  }
   return [main, unipile];
 }
 

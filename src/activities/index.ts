@@ -5,6 +5,7 @@ import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../db
 import { sessionForAccount } from '../db/linkedin-sessions';
 import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 import { signToken } from '../tokens';
+import { enqueueBackendEvents, eventsFromJournal } from '../backend-events/outbox';
 import { UnipileCallError } from '../unipile/unipile-api';
 import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
 
@@ -51,8 +52,17 @@ export function createActivities(deps: ActivityDeps) {
     }): Promise<void> {
       if (input.entries.length === 0) return upsertAccount(db, input);
       await db.transaction(async (trx) => {
+        // The backend hears of a recovery change: read what it was, under the row lock the upsert takes anyway.
+        const previous = deps.backendEvents
+          ? ((await trx('accounts').where({ account_id: input.accountId }).forUpdate().first('recovery')) as
+              { recovery: string } | undefined)
+          : undefined;
         await upsertAccount(trx, input);
         await appendAccountEvents(trx, input.accountId, input.entries);
+        if (deps.backendEvents) {
+          const account = { ...input, userId: input.userId ?? null, provider: input.provider ?? null };
+          await enqueueBackendEvents(trx, eventsFromJournal(account, input.entries, previous?.recovery ?? null));
+        }
       });
     },
 

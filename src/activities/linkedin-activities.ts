@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { CookieCipher } from '../cookies/cookie-cipher';
 import { upsertAccount } from '../db/repository';
 import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
+import { enqueueBackendEvents } from '../backend-events/outbox';
 import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
 import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';
 import { accountWorkflowId, type AttemptRecord } from '../workflows/definitions';
@@ -13,6 +14,8 @@ export interface LinkedinDeps {
   cipher: CookieCipher;
   /** Hands stored events to the account workflows (starting one for a newly connected account). */
   forwarding: Forwarding;
+  /** Whether events for the customer's backend are written (BACKEND_WEBHOOK_URL set). */
+  backendEvents?: boolean;
 }
 
 /** Outcome of a cookie connection or a checkpoint answer; carries ids and types only. */
@@ -121,16 +124,39 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
       lastError?: string | null;
       checkpoint?: { accountId: string; type: string; expiresAt?: string } | null;
     }): Promise<void> {
-      await db('linkedin_sessions')
-        .where({ id: input.sessionId })
-        .update({
-          status: input.status,
-          recovery: input.recovery,
-          last_error: input.lastError ?? null,
-          checkpoint_account_id: input.checkpoint?.accountId ?? null,
-          checkpoint_type: input.checkpoint?.type ?? null,
-          checkpoint_expires_at: input.checkpoint?.expiresAt ?? null,
-        });
+      await db.transaction(async (trx) => {
+        const [row] = (await trx('linkedin_sessions')
+          .where({ id: input.sessionId })
+          .update({
+            status: input.status,
+            recovery: input.recovery,
+            last_error: input.lastError ?? null,
+            checkpoint_account_id: input.checkpoint?.accountId ?? null,
+            checkpoint_type: input.checkpoint?.type ?? null,
+            checkpoint_expires_at: input.checkpoint?.expiresAt ?? null,
+          })
+          .returning(['user_id', 'linkedin_member_id'])) as { user_id: string; linkedin_member_id: string }[];
+        if (deps.backendEvents && input.checkpoint && row) {
+          const { accountId, type, expiresAt } = input.checkpoint;
+          await enqueueBackendEvents(trx, [
+            {
+              eventId: `${accountId}.checkpoint.${expiresAt ?? type}`,
+              accountId,
+              type: 'account.checkpoint_required',
+              occurredAt: new Date().toISOString(),
+              data: {
+                accountId,
+                userId: row.user_id,
+                provider: 'LINKEDIN',
+                status: 'CHECKPOINT',
+                recovery: 'CHECKPOINT',
+                memberId: row.linkedin_member_id,
+                checkpoint: { type, expiresAt: expiresAt ?? null },
+              },
+            },
+          ]);
+        }
+      });
     },
 
     /**

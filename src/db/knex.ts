@@ -6,6 +6,7 @@ import * as emailResend from '../../migrations/20261129000002_email_resend';
 import * as hostedLinks from '../../migrations/20261129000003_hosted_links';
 import * as checkpointExpiry from '../../migrations/20261129000004_checkpoint_expiry';
 import * as reconcile from '../../migrations/20261129000005_reconcile';
+import * as backendEvents from '../../migrations/20261129000006_backend_events';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261129000003_hosted_links': hostedLinks,
   '20261129000004_checkpoint_expiry': checkpointExpiry,
   '20261129000005_reconcile': reconcile,
+  '20261129000006_backend_events': backendEvents,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -8,6 +8,7 @@ import { PG_BASE } from '../helpers/stack';
 const TABLES = [
   'account_events',
   'accounts',
+  'backend_events',
   'email_log',
   'extension_tokens',
   'hosted_links',
@@ -29,6 +30,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261129000003_hosted_links',
       '20261129000004_checkpoint_expiry',
       '20261129000005_reconcile',
+      '20261129000006_backend_events',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -63,6 +65,7 @@ describe('migrations on PostgreSQL', () => {
       '20261129000003_hosted_links',
       '20261129000004_checkpoint_expiry',
       '20261129000005_reconcile',
+      '20261129000006_backend_events',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);

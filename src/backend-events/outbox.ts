@@ -1,0 +1,85 @@
+// Events for the customer's backend (SPEC §10.3), derived from what the account workflow journals and written to
+// the `backend_events` outbox in the same transaction as the account's history, so none is lost or invented.
+import type { Knex } from 'knex';
+import type { JournalEntry } from '../workflows/definitions';
+
+export type BackendEventType =
+  | 'account.connected'
+  | 'account.status_changed'
+  | 'account.recovery_changed'
+  | 'account.checkpoint_required'
+  | 'account.email_sent'
+  | 'account.deleted';
+
+export interface BackendEvent {
+  /** Stable: the same event written again (a retried activity) keeps its id, so receivers can drop repeats. */
+  eventId: string;
+  accountId: string;
+  type: BackendEventType;
+  occurredAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface AccountSnapshot {
+  accountId: string;
+  userId: string | null;
+  provider: string | null;
+  status: string;
+  recovery: string;
+}
+
+/** The events a batch of journal entries means to a backend, plus a recovery change when there is one. */
+export function eventsFromJournal(
+  account: AccountSnapshot,
+  entries: JournalEntry[],
+  previousRecovery: string | null,
+): BackendEvent[] {
+  const base = {
+    accountId: account.accountId,
+    userId: account.userId,
+    provider: account.provider,
+    status: account.status,
+    recovery: account.recovery,
+  };
+  const events: BackendEvent[] = [];
+  const add = (entry: JournalEntry, type: BackendEventType, extra: Record<string, unknown>) =>
+    events.push({
+      eventId: `${account.accountId}.${entry.seq}.${type}`,
+      accountId: account.accountId,
+      type,
+      occurredAt: entry.at,
+      data: { ...base, ...extra },
+    });
+  for (const entry of entries) {
+    const d = entry.data;
+    if (entry.type === 'status_changed') {
+      // The first time a new account is up: it is connected (later OKs are recoveries, told as status changes).
+      if (d.from === 'PENDING' && d.to === 'OK') add(entry, 'account.connected', {});
+      add(entry, 'account.status_changed', { from: d.from, to: d.to, message: d.message });
+      if (d.to === 'DELETED') add(entry, 'account.deleted', {});
+    }
+    if (entry.type === 'email' && d.outcome === 'sent') add(entry, 'account.email_sent', { kind: d.kind, seq: d.seq });
+  }
+  const last = entries[entries.length - 1];
+  if (last && previousRecovery !== null && previousRecovery !== account.recovery) {
+    add(last, 'account.recovery_changed', { from: previousRecovery, to: account.recovery });
+  }
+  return events;
+}
+
+/** Writes events to the outbox (inside the caller's transaction); an event already written is left as it is. */
+export async function enqueueBackendEvents(db: Knex, events: BackendEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db('backend_events')
+    .insert(
+      events.map((e) => ({
+        event_id: e.eventId,
+        account_id: e.accountId,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        occurred_at: e.occurredAt,
+      })),
+    )
+    .onConflict('event_id')
+    .ignore();
+}
