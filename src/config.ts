@@ -180,6 +180,13 @@ export const configSchema = z.object({
   BACKEND_WEBHOOK_RETRY_FOR: duration('24h').describe(
     'How long an event the backend does not accept is retried (with backoff up to 1h) before it is parked',
   ),
+  WORKER_METRICS_PORT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535)
+    .optional()
+    .describe("Port of the worker's Prometheus endpoint: the Temporal SDK's metrics and recovery attempts and emails"),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')

@@ -119,8 +119,11 @@ export async function runWorkers(workers: Worker[]): Promise<void> {
 }
 
 /** Routes the SDK's and the Rust core's logs into pino. Once per process, before any connection. */
-export function installRuntime(logger: Logger): void {
+export function installRuntime(logger: Logger, metricsPort?: number): void {
   Runtime.install({
+    ...(metricsPort
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } }
+      : {}),
     logger: new DefaultLogger('INFO', (entry) => {
       const level = entry.level.toLowerCase() as 'info' | 'warn' | 'error' | 'debug' | 'trace';
       logger[level]({ ...entry.meta }, entry.message);
@@ -131,7 +134,7 @@ export function installRuntime(logger: Logger): void {
 
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  installRuntime(logger);
+  installRuntime(logger, config.WORKER_METRICS_PORT);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const db = createDb(config.DATABASE_URL);
   const mailer = createMailer(config.SMTP_URL, config.EMAIL_SEND_TIMEOUT);

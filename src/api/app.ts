@@ -45,6 +45,15 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
 
+  // Every answer is timed by route pattern (never the raw path: ids would make a series each).
+  app.use((req, res, next) => {
+    const end = deps.metrics.httpDuration.startTimer();
+    res.once('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ method: req.method, route, code: String(res.statusCode) });
+    });
+    next();
+  });
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
   app.get('/readyz', async (_req, res) => {
     const checks = await Promise.allSettled([

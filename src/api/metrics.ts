@@ -47,6 +47,41 @@ export function createMetrics(db?: Knex) {
       },
     });
   }
+  if (db) {
+    new Gauge({
+      name: 'unipile_incidents_open',
+      help: 'Accounts with an open incident (recovery other than NONE), by provider and recovery, read at scrape time',
+      labelNames: ['provider', 'recovery'],
+      registers: [registry],
+      async collect() {
+        const rows = (await db('accounts')
+          .whereNot({ recovery: 'NONE' })
+          .whereNot({ status: 'DELETED' })
+          .select('account_type', 'recovery')
+          .count({ n: '*' })
+          .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[];
+        this.reset();
+        for (const r of rows) this.set({ provider: r.account_type ?? 'UNKNOWN', recovery: r.recovery }, Number(r.n));
+      },
+    });
+    new Gauge({
+      name: 'unipile_backend_events',
+      help: 'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
+      labelNames: ['state'],
+      registers: [registry],
+      async collect() {
+        const rows = (await db('backend_events')
+          .whereIn('state', ['pending', 'dead'])
+          .select('state')
+          .count({ n: '*' })
+          .groupBy('state')) as { state: string; n: string }[];
+        this.reset();
+        for (const state of ['pending', 'dead']) {
+          this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+        }
+      },
+    });
+  }
   const forwarder: ForwarderMetrics = {
     forwarded: (outcome, lagSeconds) => {
       receiptsForwarded.inc({ outcome });
@@ -57,6 +92,13 @@ export function createMetrics(db?: Knex) {
   };
   return {
     registry,
+    httpDuration: new Histogram({
+      name: 'unipile_http_request_duration_seconds',
+      help: 'HTTP requests answered, by method, route (its pattern) and status code',
+      labelNames: ['method', 'route', 'code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     webhooksReceived: new Counter({
       name: 'unipile_webhooks_received_total',
       help: 'Unipile webhooks received, by source and result',

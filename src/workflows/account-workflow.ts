@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   log,
+  metricMeter,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -73,6 +74,14 @@ const local = proxyLocalActivities<AccountActivities>({
 function viewKey(view: AccountView): string {
   return JSON.stringify({ ...view, nextAttemptAt: null, nextEmailAt: null });
 }
+
+// Counted through the SDK's meter (not emitted on replay), exported with the SDK's own metrics by the worker.
+const attemptsCounter = metricMeter.createCounter(
+  'unipile_recovery_attempts',
+  'attempts',
+  'Recovery attempts (restart or cookie reconnect) by action and outcome',
+);
+const emailsCounter = metricMeter.createCounter('unipile_emails', 'emails', 'Account emails by kind and outcome');
 
 /** Ends the run well before the history limits; the server's suggestion is the main trigger. */
 const MAX_HISTORY_EVENTS = 2000;
@@ -173,6 +182,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       record = { ...base, at: new Date().toISOString(), outcome: 'failed', errorType: 'unavailable', reason };
     }
     log.info('recovery attempt finished', { accountId: state.accountId, label, outcome: record.outcome });
+    attemptsCounter.add(1, { action: record.action, outcome: record.outcome });
     state = applyAttempt(state, record, Date.now());
     return record;
   }
@@ -190,6 +200,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
         { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
       ]);
       const email = { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result };
+      emailsCounter.add(1, { kind: step.kind, outcome: result.outcome });
       state = applyEmail(state, email, Date.now());
     } catch (err) {
       if (!(err instanceof ActivityFailure)) throw err;
@@ -197,6 +208,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       // again later. An activity outcome never fails this workflow.
       const reason = err.cause?.message ?? err.message;
       state = applyEmailFailure(state, { kind: step.kind, seq: step.seq, reason }, policy, Date.now());
+      emailsCounter.add(1, { kind: step.kind, outcome: 'failed' });
     }
   }
 

@@ -148,6 +148,18 @@ describe('README promises', () => {
     );
   });
 
+  test('/metrics: request durations by route pattern and code, open incidents by provider, backend events', async () => {
+    const accountId = await stack.connectedAccount({ userId: 'metered', provider: 'WHATSAPP' });
+    expect((await stack.api$('GET', `/api/accounts/${accountId}`)).status).toBe(200);
+    const text = await (await fetch(`${stack.api.url}/metrics`)).text();
+    expect(text).toMatch(
+      /unipile_http_request_duration_seconds_count\{method="GET",route="\/api\/accounts\/:accountId",code="200"\} [1-9]/,
+    );
+    expect(text).not.toMatch(/route="\/api\/accounts\/[A-Za-z0-9_-]{10,}"/); // never a raw id
+    expect(text).toMatch(/unipile_incidents_open\{provider="OUTLOOK",recovery="WAITING_FOR_USER"\} [1-9]/);
+    expect(text).toMatch(/unipile_backend_events\{state="pending"\} 0/);
+  });
+
   test('npm run cookies:rotate re-encrypts under the new key and says how many rows it rewrote', async () => {
     await stack.linkedinAccount('rotate-cli', 'member-rot-cli', 'AQEDArotate-cli-cookie', null);
     const keys = `k9:${randomBytes(32).toString('base64')},${stack.env.COOKIE_ENCRYPTION_KEY}`;

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { Stack, waitFor } from '../helpers/stack';
-import { stopProcess } from '../helpers/temporal-dev-server';
+import { freePort, stopProcess } from '../helpers/temporal-dev-server';
 import { spawnTs } from '../helpers/processes';
 import { recordReliability } from '../helpers/reliability';
 
@@ -31,6 +31,8 @@ describe('worker killed mid-incident', () => {
 
   beforeAll(async () => {
     await stack.start();
+    // The spawned worker serves the SDK's metrics and ours on its own port.
+    stack.env.WORKER_METRICS_PORT = String(await freePort());
     worker = startWorker();
   });
   afterAll(async () => {
@@ -133,5 +135,20 @@ describe('worker killed mid-incident', () => {
       emailsLost: Math.max(0, 1 - mails().length),
       duplicateEmails: Math.max(0, mails().length - 1),
     });
+  });
+
+  test("the worker's Prometheus endpoint has the Temporal SDK's metrics and the emails it sent", async () => {
+    const url = `http://127.0.0.1:${stack.env.WORKER_METRICS_PORT}/metrics`;
+    let text = '';
+    await waitFor(
+      async () => {
+        text = await (await fetch(url)).text().catch(() => '');
+        return /unipile_emails\S*\{[^}]*outcome="sent"[^}]*\} [1-9]/.test(text);
+      },
+      30_000,
+      'the email counted',
+    );
+    expect(text).toMatch(/^temporal_\w+/m); // the SDK's own (workflow tasks, activities, polls…)
+    expect(text).toMatch(/unipile_emails\S*\{[^}]*kind="reconnect_needed"/);
   });
 });
