@@ -4,6 +4,7 @@ import type { ApiDeps } from './deps';
 import { backendRoutes, requireApiToken } from './backend-routes';
 import { extensionRoutes } from './extension-routes';
 import { errorHandler, HttpError, sendError } from './http-errors';
+import { openApiDocument } from './openapi';
 import { peoplePages } from './people-pages';
 import { unipileWebhookRoutes } from './unipile-webhooks';
 
@@ -64,6 +65,8 @@ export function createApp(deps: ApiDeps): express.Express {
     const ready = postgres === 'ok' && temporal === 'ok';
     res.status(ready ? 200 : 503).json({ ready, postgres, temporal });
   });
+  let openApi: object | undefined;
+  app.get('/openapi.json', (_req, res) => void res.json((openApi ??= openApiDocument())));
   app.get('/metrics', async (_req, res) => {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });

@@ -11,14 +11,14 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { createHostedLink } from './links';
 
-const accountParams = z.object({ accountId: accountIdSchema });
-const userParams = z.object({ userId: userIdSchema });
+export const accountParams = z.object({ accountId: accountIdSchema });
+export const userParams = z.object({ userId: userIdSchema });
 
 /** The path's account id, checked (SPEC §10.1): a 400 names `accountId`. */
 export const accountIdParam = (params: unknown): string => parse(accountParams, params).accountId;
 /** The path's user id, checked: a 400 names `userId`. */
 export const userIdParam = (params: unknown): string => parse(userParams, params).userId;
-const userBody = z.object({
+export const userBody = z.object({
   email: storableText().pipe(z.string().email()),
   name: storableText().pipe(z.string().max(200)).optional(),
 });
@@ -43,24 +43,25 @@ const webUrl = z
   .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
     message: 'must be an http or https URL',
   });
-const linkBody = z
+export const linkBody = z
   .object({
     providers: z.union([z.literal('*'), z.array(z.enum(PROVIDERS)).min(1)]).optional(),
     successRedirectUrl: webUrl.optional(),
     failureRedirectUrl: webUrl.optional(),
   })
   .strict();
-const eventsQuery = z.object({
+export const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
-const accountQuery = z.strictObject({ live: z.enum(['true', 'false']).optional() });
-const receiptsQuery = z.strictObject({
+export const healthQuery = z.strictObject({ fresh: z.enum(['true', 'false']).optional() });
+export const accountQuery = z.strictObject({ live: z.enum(['true', 'false']).optional() });
+export const receiptsQuery = z.strictObject({
   state: z.enum(['dead', 'pending', 'forwarded']).default('dead'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
 });
-const receiptParams = z.object({ receiptId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const receiptParams = z.object({ receiptId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 export function toAccountJson(row: AccountRow) {
   const view = row.view;
@@ -214,7 +215,7 @@ export function backendRoutes(deps: ApiDeps): Router {
 
   router.get('/api/accounts/:accountId/health', async (req, res) => {
     const row = await accountOr404(db, req.params.accountId);
-    if (req.query.fresh !== 'true') {
+    if (parse(healthQuery, req.query).fresh !== 'true') {
       res.json({ usable: row.status === 'OK', status: row.status, checkedAt: row.last_update });
       return;
     }

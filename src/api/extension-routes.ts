@@ -22,7 +22,7 @@ import type { ApiDeps } from './deps';
 import { HttpError } from './http-errors';
 import { extensionRateLimit } from './rate-limits';
 
-const cookieBody = z
+export const cookieBody = z
   .object({
     li_at: z.string().min(10, 'must be the li_at cookie value').max(4096),
     li_a: z.string().min(1).max(4096).optional(),
@@ -43,7 +43,12 @@ const cookieBody = z
   })
   .strict();
 
-const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
+export const tokenParams = z.object({
+  userId: z.string(),
+  tokenId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+});
+
+export const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
 
 /** A checkpoint waiting for its code, as clients see it; null when none waits. */
 function checkpointOf(row: SessionRow): { accountId: string; type: string; expiresAt: string | null } | null {
@@ -89,10 +94,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
 
   router.delete('/api/users/:userId/extension-tokens/:tokenId', async (req, res) => {
     const userId = userIdParam(req.params);
-    const tokenId = parse(
-      z.object({ tokenId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) }),
-      req.params,
-    ).tokenId;
+    const tokenId = parse(tokenParams, req.params).tokenId;
     const n = await db('extension_tokens')
       .where({ id: tokenId, user_id: userId })
       .whereNull('revoked_at')

@@ -10,7 +10,7 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { webhookRateLimit } from './rate-limits';
 
-const accountStatusBody = z.object({
+export const accountStatusBody = z.object({
   AccountStatus: z.object({
     account_id: accountIdSchema,
     account_type: storableText().pipe(z.string().min(1).max(64)),
@@ -18,7 +18,7 @@ const accountStatusBody = z.object({
   }),
 });
 
-const hostedAuthBody = z.object({
+export const hostedAuthBody = z.object({
   status: storableText().pipe(z.string().min(1).max(64)),
   account_id: accountIdSchema,
   // The signed user reference we put in the link: without it the callback could name any account.

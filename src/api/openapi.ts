@@ -1,0 +1,277 @@
+// The OpenAPI 3.1 description of the HTTP surface, built from the same zod schemas that validate each request.
+// test/integration/openapi.test.ts fails when a route Express serves is missing here.
+import { OpenAPIRegistry, OpenApiGeneratorV31, extendZodWithOpenApi } from '@asteasolutions/zod-to-openapi';
+import { z, type ZodTypeAny } from 'zod';
+import {
+  accountParams,
+  accountQuery,
+  eventsQuery,
+  healthQuery,
+  linkBody,
+  receiptParams,
+  receiptsQuery,
+  userBody,
+  userParams,
+} from './backend-routes';
+import { checkpointBody, cookieBody, tokenParams } from './extension-routes';
+import { accountStatusBody, hostedAuthBody } from './unipile-webhooks';
+
+extendZodWithOpenApi(z);
+
+type Audience = 'backend' | 'extension' | 'webhooks' | 'pages' | 'operations';
+
+interface Route {
+  method: 'get' | 'post' | 'put' | 'delete';
+  path: string;
+  audience: Audience;
+  summary: string;
+  status: number;
+  params?: z.AnyZodObject;
+  query?: z.AnyZodObject;
+  body?: ZodTypeAny;
+  /** Who may call it: the names of the security schemes below (any one suffices). */
+  auth?: ('backendToken' | 'extensionToken' | 'unipileAuth')[];
+}
+
+const tokenQuery = z.object({ token: z.string() });
+
+/** Every route, by audience. */
+const ROUTES: Route[] = [
+  {
+    method: 'put',
+    path: '/api/users/{userId}',
+    audience: 'backend',
+    summary: 'Register the contact used for emails',
+    status: 200,
+    params: userParams,
+    body: userBody,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/users/{userId}/connect-link',
+    audience: 'backend',
+    summary: 'Hosted-auth link to connect an account',
+    status: 201,
+    params: userParams,
+    body: linkBody,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/accounts/{accountId}/reconnect-link',
+    audience: 'backend',
+    summary: 'Hosted-auth link to reconnect an account',
+    status: 201,
+    params: accountParams,
+    body: linkBody.omit({ providers: true }),
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/users/{userId}/accounts',
+    audience: 'backend',
+    summary: "The user's accounts",
+    status: 200,
+    params: userParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/users/{userId}/connections',
+    audience: 'backend',
+    summary: 'LinkedIn connections in progress, with any checkpoint',
+    status: 200,
+    params: userParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/accounts/{accountId}',
+    audience: 'backend',
+    summary: 'An account and its workflow view',
+    status: 200,
+    params: accountParams,
+    query: accountQuery,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/accounts/{accountId}/events',
+    audience: 'backend',
+    summary: "The account's history, newest first",
+    status: 200,
+    params: accountParams,
+    query: eventsQuery,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/accounts/{accountId}/health',
+    audience: 'backend',
+    summary: 'Whether the account is usable now',
+    status: 200,
+    params: accountParams,
+    query: healthQuery,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'delete',
+    path: '/api/accounts/{accountId}',
+    audience: 'backend',
+    summary: 'Delete the account at Unipile',
+    status: 202,
+    params: accountParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/accounts/{accountId}/reconnect',
+    audience: 'backend',
+    summary: 'Run one recovery attempt now',
+    status: 200,
+    params: accountParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/accounts/{accountId}/checkpoint',
+    audience: 'extension',
+    summary: 'Answer a checkpoint with its code',
+    status: 200,
+    params: accountParams,
+    body: checkpointBody,
+    auth: ['backendToken', 'extensionToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/receipts',
+    audience: 'backend',
+    summary: 'Stored events by state',
+    status: 200,
+    query: receiptsQuery,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/receipts/{receiptId}/replay',
+    audience: 'backend',
+    summary: 'Put a dead receipt back in its queue',
+    status: 202,
+    params: receiptParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/users/{userId}/extension-token',
+    audience: 'backend',
+    summary: 'A token for the browser extension (shown once)',
+    status: 201,
+    params: userParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'delete',
+    path: '/api/users/{userId}/extension-tokens/{tokenId}',
+    audience: 'backend',
+    summary: 'Revoke an extension token',
+    status: 204,
+    params: tokenParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/extension/linkedin-cookies',
+    audience: 'extension',
+    summary: "The user's LinkedIn cookies",
+    status: 202,
+    body: cookieBody,
+    auth: ['extensionToken'],
+  },
+  {
+    method: 'post',
+    path: '/webhooks/unipile/account-status',
+    audience: 'webhooks',
+    summary: "Unipile's account_status webhook",
+    status: 200,
+    body: accountStatusBody,
+    auth: ['unipileAuth'],
+  },
+  {
+    method: 'post',
+    path: '/webhooks/unipile/hosted-auth',
+    audience: 'webhooks',
+    summary: "Unipile's notify_url callback (signed token in the query)",
+    status: 200,
+    query: tokenQuery,
+    body: hostedAuthBody,
+  },
+  {
+    method: 'get',
+    path: '/connect/done',
+    audience: 'pages',
+    summary: 'Landing page after the wizard (signed token)',
+    status: 200,
+    query: tokenQuery,
+  },
+  {
+    method: 'get',
+    path: '/accounts/{accountId}/reconnect',
+    audience: 'pages',
+    summary: 'Email links: a fresh hosted link (302)',
+    status: 302,
+    params: accountParams,
+    query: tokenQuery,
+  },
+  { method: 'get', path: '/healthz', audience: 'operations', summary: 'The process is up', status: 200 },
+  { method: 'get', path: '/readyz', audience: 'operations', summary: 'PostgreSQL and Temporal reachable', status: 200 },
+  { method: 'get', path: '/metrics', audience: 'operations', summary: 'Prometheus metrics', status: 200 },
+  { method: 'get', path: '/openapi.json', audience: 'operations', summary: 'This document', status: 200 },
+];
+
+const errorBody = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** The OpenAPI 3.1 document (built once per process). */
+export function openApiDocument(): object {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'backendToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'API_TOKEN',
+  });
+  registry.registerComponent('securitySchemes', 'extensionToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A per-user extension token',
+  });
+  registry.registerComponent('securitySchemes', 'unipileAuth', { type: 'apiKey', in: 'header', name: 'Unipile-Auth' });
+  for (const r of ROUTES) {
+    registry.registerPath({
+      method: r.method,
+      path: r.path,
+      tags: [r.audience],
+      summary: r.summary,
+      ...(r.auth ? { security: r.auth.map((name) => ({ [name]: [] })) } : {}),
+      request: {
+        ...(r.params ? { params: r.params } : {}),
+        ...(r.query ? { query: r.query } : {}),
+        ...(r.body ? { body: { content: { 'application/json': { schema: r.body } } } } : {}),
+      },
+      responses: {
+        [r.status]: { description: r.summary },
+        '4XX': {
+          description: 'The request is refused; the message names the problem',
+          content: { 'application/json': { schema: errorBody } },
+        },
+      },
+    });
+  }
+  return new OpenApiGeneratorV31(registry.definitions).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'unipile-account-keeper',
+      version: '1',
+      description: 'Keeps Unipile accounts connected; see README.md',
+    },
+  });
+}
