@@ -187,6 +187,10 @@ export const configSchema = z.object({
     .max(65535)
     .optional()
     .describe("Port of the worker's Prometheus endpoint: the Temporal SDK's metrics and recovery attempts and emails"),
+  LOG_FORMAT: z
+    .enum(['json', 'pretty'])
+    .optional()
+    .describe('Log lines: pretty when stdout is a terminal, JSON otherwise; json forces JSON'),
   LOG_LEVEL: z
     .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'])
     .default('info')

@@ -30,7 +30,15 @@ export function createLogger(
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // A person at a terminal reads pretty lines; anything else (a log shipper, a file) gets one JSON object per line.
+  if (process.env.LOG_FORMAT === 'pretty' || (process.stdout.isTTY && process.env.LOG_FORMAT !== 'json')) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss' } },
+    });
+  }
+  return pino(options);
 }
 
 export type Logger = ReturnType<typeof createLogger>;

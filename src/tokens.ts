@@ -52,3 +52,12 @@ export function secretEquals(presented: unknown, expected: string): boolean {
   const b = createHmac('sha256', 'compare').update(expected).digest();
   return timingSafeEqual(a, b);
 }
+
+/** Reconnect links (in emails and on the landing page) stay valid this long; each click makes a fresh hosted link. */
+const RECONNECT_LINK_TTL_MS = 30 * 24 * 3_600_000;
+
+/** The path of an account's reconnect page, with its signed token; prefix PUBLIC_BASE_URL for emails. */
+export function reconnectLinkPath(signingSecret: string, accountId: string, now = Date.now()): string {
+  const token = signToken(signingSecret, 'reconnect', accountId, RECONNECT_LINK_TTL_MS, now);
+  return `/accounts/${encodeURIComponent(accountId)}/reconnect?token=${token}`;
+}

@@ -4,7 +4,7 @@ import { composeAccountEmail } from '../email/account-emails';
 import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../db/repository';
 import { sessionForAccount } from '../db/linkedin-sessions';
 import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
-import { signToken } from '../tokens';
+import { reconnectLinkPath } from '../tokens';
 import { enqueueBackendEvents, eventsFromJournal } from '../backend-events/outbox';
 import { UnipileCallError } from '../unipile/unipile-api';
 import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
@@ -17,14 +17,6 @@ export interface ActivityDeps extends LinkedinDeps {
   cookieStaleAfterMs: number;
   /** A send claimed longer ago than this cannot still be running (1.5× the email activity's timeout). */
   emailStaleAfterMs: number;
-}
-
-/** Email links stay valid this long; the page they open makes a fresh hosted link on every click. */
-const RECONNECT_LINK_TTL_MS = 30 * 24 * 3_600_000;
-
-export function reconnectPageUrl(publicBaseUrl: string, signingSecret: string, accountId: string): string {
-  const token = signToken(signingSecret, 'reconnect', accountId, RECONNECT_LINK_TTL_MS);
-  return `${publicBaseUrl}/accounts/${encodeURIComponent(accountId)}/reconnect?token=${token}`;
 }
 
 type AttemptResult = Pick<AttemptRecord, 'outcome' | 'errorType' | 'reason'>;
@@ -117,7 +109,7 @@ export function createActivities(deps: ActivityDeps) {
         provider: account.account_type,
         accountName: account.name,
         accountId: account.account_id,
-        reconnectUrl: reconnectPageUrl(deps.publicBaseUrl, deps.signingSecret, account.account_id),
+        reconnectUrl: `${deps.publicBaseUrl}${reconnectLinkPath(deps.signingSecret, account.account_id)}`,
         staleCookie,
       });
       const messageId = `<${[input.accountId, input.incidentId, input.kind, input.seq].join('.')}@${

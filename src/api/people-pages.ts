@@ -2,12 +2,11 @@ import { Router } from 'express';
 import { findAccount, type AccountRow } from '../db/repository';
 import { escapeHtml } from '../html';
 import { providerName } from '../email/account-emails';
-import { signToken, verifyToken } from '../tokens';
+import { reconnectLinkPath, verifyToken } from '../tokens';
 import type { ApiDeps } from './deps';
 import { createHostedLink } from './links';
 
 const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
-const RECONNECT_TTL_MS = 7 * 24 * 3_600_000;
 
 function page(title: string, body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -30,10 +29,9 @@ export function peoplePages(deps: ApiDeps): Router {
     const rows = await db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
     const items = rows.map((row) => {
       const label = `${providerName(row.account_type)}${row.name ? ` — ${row.name}` : ''}`;
-      const token = signToken(config.SIGNING_SECRET, 'reconnect', row.account_id, RECONNECT_TTL_MS);
       const button = HEALTHY.has(row.status)
         ? ''
-        : ` <a class="button" href="/accounts/${encodeURIComponent(row.account_id)}/reconnect?token=${token}">Reconnect</a>`;
+        : ` <a class="button" href="${reconnectLinkPath(config.SIGNING_SECRET, row.account_id)}">Reconnect</a>`;
       return `<li data-account-id="${escapeHtml(row.account_id)}">${escapeHtml(label)}: <span class="status">${escapeHtml(row.status)}</span>${button}</li>`;
     });
     const list = items.length ? `<ul>${items.join('')}</ul>` : '<p>No connected accounts yet.</p>';

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Stack, waitFor } from '../helpers/stack';
+import { cookieBody, Stack, waitFor } from '../helpers/stack';
 
 const SECRET = 'backend-secret-0123456789';
 
@@ -107,5 +107,21 @@ describe('events pushed to the backend', () => {
     expect(refused.length).toBe(3);
     expect(new Set(refused).size).toBe(1);
     expect(received.filter((e) => e.id === refused[0])).toHaveLength(1);
+  });
+
+  test('a cookie connection waiting for a code tells the backend, with the checkpoint the client must answer', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', code: '111111' }]);
+    const token = await stack.extensionToken('pushed-ckpt');
+    await stack.postCookies(token, cookieBody('AQEDApushed-checkpoint', 'member-pushed'));
+    await waitFor(() => received.some((e) => e.type === 'account.checkpoint_required'), 30_000, 'checkpoint event');
+    const event = received.find((e) => e.type === 'account.checkpoint_required')! as Received & {
+      data: { checkpoint: { type: string; expiresAt: string }; memberId: string };
+    };
+    expect(event.data).toMatchObject({ userId: 'pushed-ckpt', memberId: 'member-pushed', checkpoint: { type: '2FA' } });
+    // The same account id the connections API gives, so the backend can answer it right away.
+    const listed = (await stack.api$('GET', '/api/users/pushed-ckpt/connections')).json.items[0];
+    expect(event.data.accountId).toBe(listed.checkpoint.accountId);
+    const answer = await stack.api$('POST', `/api/accounts/${event.data.accountId}/checkpoint`, { code: '111111' });
+    expect(answer.status).toBe(200);
   });
 });
