@@ -1,3 +1,4 @@
+import { plainState } from '../../src/api/people-pages';
 import { composeAccountEmail } from '../../src/email/account-emails';
 import { secretEquals, signToken, verifyToken } from '../../src/tokens';
 
@@ -49,5 +50,17 @@ describe('account emails', () => {
   test('a stale cookie asks the user to check the extension; reminders say so', () => {
     expect(composeAccountEmail({ ...input, staleCookie: true }).text).toContain('browser extension');
     expect(composeAccountEmail({ ...input, kind: 'reminder' }).subject).toMatch(/^Reminder/);
+  });
+});
+
+describe('the landing page in plain words', () => {
+  test('each state reads as what it means to a person', () => {
+    expect(plainState('OK', 'NONE').label).toBe('Connected');
+    expect(plainState('PENDING', 'NONE').label).toBe('Connecting…');
+    expect(plainState('ERROR', 'RETRYING').label).toBe('Reconnecting automatically…');
+    expect(plainState('CREDENTIALS', 'WAITING_FOR_USER').label).toBe('Needs you to reconnect');
+    expect(plainState('ERROR', 'WAITING_FOR_USER').label).toBe('Needs you to reconnect');
+    expect(plainState('CREDENTIALS', 'CHECKPOINT').label).toBe('Waiting for a verification code');
+    expect(plainState('DELETED', 'NONE').label).toBe('Removed');
   });
 });
