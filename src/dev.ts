@@ -1,7 +1,9 @@
 // npm run dev: the whole product on one machine. Uses what the environment sets and starts a stand-in for each
 // outside service that is unset: a Temporal dev server, the Unipile simulator, an outbox folder for emails.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -38,6 +40,34 @@ function devSecrets(): Record<string, string> {
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   return secrets;
+}
+
+/** A stand-in for the customer's backend: checks Keeper-Signature and writes each event as a JSON file. */
+async function startEventsFolder(dir: string, secret: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  mkdirSync(dir, { recursive: true });
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      const header = String(req.headers['keeper-signature'] ?? '');
+      const t = /t=(\d+)/.exec(header)?.[1] ?? '';
+      const expected = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${raw}`).digest('hex')}`;
+      if (header !== expected) {
+        res.writeHead(401).end();
+        return;
+      }
+      const event = JSON.parse(raw) as { id: string; type: string };
+      const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${event.type}.json`;
+      writeFileSync(resolve(dir, name), JSON.stringify(event, null, 2));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/events`,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 async function waitForTemporal(address: string, child: ChildProcess): Promise<void> {
@@ -139,6 +169,16 @@ async function main(): Promise<void> {
       stopList.push(() => sim!.stop());
     }
 
+    // Events for the backend: BACKEND_WEBHOOK_URL as given, or a local receiver that checks each signature and
+    // writes the event to .data/events/, so a developer sees what their backend would get.
+    const eventsDir = resolve(DATA, 'events');
+    if (!env.BACKEND_WEBHOOK_URL) {
+      env.BACKEND_WEBHOOK_SECRET = secrets.BACKEND_WEBHOOK_SECRET ??= randomBytes(24).toString('base64url');
+      const receiver = await startEventsFolder(eventsDir, env.BACKEND_WEBHOOK_SECRET);
+      env.BACKEND_WEBHOOK_URL = receiver.url;
+      stopList.push(receiver.stop);
+    }
+
     // Email: SMTP_URL as given, or .eml files in .data/outbox/.
     const outbox = resolve(DATA, 'outbox');
     if (!env.SMTP_URL) env.SMTP_URL = pathToFileURL(outbox).toString();
@@ -180,6 +220,7 @@ Unipile account keeper is running.
   Temporal UI     ${temporalUi}   (filter: AccountStatus="CREDENTIALS")
   Temporal        ${config.TEMPORAL_ADDRESS}${added.length ? ` (registered ${added.join(', ')})` : ''}
   Unipile         ${config.UNIPILE_DSN}${sim ? '   (simulator)' : ''}
+  Backend events  ${env.BACKEND_WEBHOOK_URL?.startsWith('http://127.0.0.1:') ? `${eventsDir} (signed, checked, one JSON file each)` : env.BACKEND_WEBHOOK_URL}
   Emails          ${config.SMTP_URL.startsWith('file://') ? outbox : config.SMTP_URL.replace(/\/\/[^@]*@/, '//')}
   Database        ${config.DATABASE_URL.replace(/\/\/[^@]*@/, '//')}${config.DATABASE_URL.startsWith('pglite:') ? ' (embedded)' : ''}${applied.length ? ` (migrated: ${applied.join(', ')})` : ''}
 ${generated.length ? `\nGenerated for development (kept in .data/dev-secrets.json): ${generated.join(', ')}\n  API_TOKEN=${config.API_TOKEN}\n` : ''}
