@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
@@ -6,9 +8,17 @@ import { accountIdSchema, storableText, userIdSchema } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals } from '../tokens';
 import { accountStatus, UnipileCallError } from '../unipile/unipile-api';
-import { accountWorkflowId, getAccountStateQuery, type AccountView } from '../workflows/definitions';
+import type { SessionRow } from '../db/linkedin-sessions';
+import { checkpointOf } from '../services/linkedin-connections';
+import {
+  accountWorkflowId,
+  getAccountStateQuery,
+  reconnectNowUpdate,
+  type AccountView,
+} from '../workflows/definitions';
 import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
+import { hashToken } from './extension-auth';
 import { createHostedLink } from './links';
 
 export const accountParams = z.object({ accountId: accountIdSchema });
@@ -60,6 +70,10 @@ export const receiptsQuery = z.strictObject({
   state: z.enum(['dead', 'pending', 'forwarded']).default('dead'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export const tokenParams = z.object({
+  userId: z.string(),
+  tokenId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER),
 });
 export const receiptParams = z.object({ receiptId: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
@@ -133,7 +147,7 @@ const CHECKPOINT_PATH = /^\/accounts\/[^/]+\/checkpoint$/;
 
 /** The backend API: users, links, accounts and their state. */
 export function backendRoutes(deps: ApiDeps): Router {
-  const { db } = deps;
+  const { db, temporal } = deps;
   const router = Router();
 
   router.put('/api/users/:userId', async (req, res) => {
@@ -299,6 +313,65 @@ export function backendRoutes(deps: ApiDeps): Router {
       .update({ state: 'pending', forward_attempts: 0, next_attempt_at: db.fn.now(), claimed_until: null });
     if (row.account_id) deps.forwarder.kick(row.account_id);
     res.status(202).json({ id: receiptId, state: 'pending' });
+  });
+
+  // Extension tokens are made and revoked by the backend for its users.
+  router.post('/api/users/:userId/extension-token', async (req, res) => {
+    const userId = userIdParam(req.params);
+    const token = `ext_${randomBytes(24).toString('base64url')}`;
+    const [row] = await db('extension_tokens')
+      .insert({ user_id: userId, token_hash: hashToken(token) })
+      .returning('id');
+    // The token is shown once; only its hash is stored.
+    res.status(201).json({ token, tokenId: String(row.id), userId });
+  });
+
+  router.delete('/api/users/:userId/extension-tokens/:tokenId', async (req, res) => {
+    const userId = userIdParam(req.params);
+    const tokenId = parse(tokenParams, req.params).tokenId;
+    const n = await db('extension_tokens')
+      .where({ id: tokenId, user_id: userId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: db.fn.now() });
+    if (n === 0) throw new HttpError(404, 'not_found', `No active token ${tokenId} for user ${userId}`);
+    res.status(204).end();
+  });
+
+  /** The user's LinkedIn connections not tied to an account yet: where each stands, and any checkpoint waiting. */
+  router.get('/api/users/:userId/connections', async (req, res) => {
+    const userId = userIdParam(req.params);
+    const rows = await db<SessionRow>('linkedin_sessions')
+      .where({ user_id: userId })
+      .whereNull('account_id')
+      .orderBy('id');
+    res.json({
+      items: rows.map((row) => ({
+        id: String(row.id),
+        provider: 'LINKEDIN',
+        memberId: row.linkedin_member_id,
+        step: row.status,
+        recovery: row.recovery,
+        lastError: row.last_error,
+        lastCookieAt: row.date_last_cookie,
+        checkpoint: checkpointOf(row),
+      })),
+    });
+  });
+
+  router.post('/api/accounts/:accountId/reconnect', async (req, res) => {
+    const row = await accountOr404(db, req.params.accountId);
+    if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
+    try {
+      const attempt = await temporal.workflow
+        .getHandle(accountWorkflowId(row.account_id))
+        .executeUpdate(reconnectNowUpdate);
+      res.status(200).json({ accountId: row.account_id, attempt });
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        throw new HttpError(409, 'not_possible', err.cause?.message ?? 'The attempt could not run');
+      }
+      throw new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later');
+    }
   });
 
   return router;

@@ -10,10 +10,11 @@ import {
   linkBody,
   receiptParams,
   receiptsQuery,
+  tokenParams,
   userBody,
   userParams,
 } from './backend-routes';
-import { checkpointBody, cookieBody, tokenParams } from './extension-routes';
+import { checkpointBody, cookieBody } from './extension-routes';
 import { accountStatusBody, hostedAuthBody } from './unipile-webhooks';
 
 extendZodWithOpenApi(z);

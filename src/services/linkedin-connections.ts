@@ -1,0 +1,74 @@
+// LinkedIn cookie connections: where a connection stands as clients see it, and starting one (claim, start, roll
+// back), shared by the extension's cookie sync and anything else that starts one.
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Config } from '../config';
+import type { SessionRow } from '../db/linkedin-sessions';
+import type { Logger } from '../logger';
+import { HttpError } from '../api/http-errors';
+import {
+  LINKEDIN_CONNECT_WORKFLOW_TYPE,
+  linkedinConnectWorkflowId,
+  type LinkedinConnectWorkflowFn,
+} from '../workflows/definitions';
+
+export interface ConnectionDeps {
+  db: Knex;
+  config: Config;
+  temporal: Client;
+  logger: Logger;
+}
+
+/** A checkpoint waiting for its code, as clients see it; null when none waits. */
+export function checkpointOf(row: SessionRow): { accountId: string; type: string; expiresAt: string | null } | null {
+  if (row.recovery !== 'CHECKPOINT' || !row.checkpoint_account_id) return null;
+  return {
+    accountId: row.checkpoint_account_id,
+    type: row.checkpoint_type ?? 'UNKNOWN',
+    expiresAt: row.checkpoint_expires_at ? new Date(row.checkpoint_expires_at).toISOString() : null,
+  };
+}
+
+/**
+ * Starts a cookie connection unless one ran within CONNECT_RETRY_INTERVAL: the row is claimed atomically, the
+ * connection workflow started, and the claim given back if it could not start (503, the next post retries).
+ */
+export async function startCookieConnection(deps: ConnectionDeps, row: SessionRow): Promise<boolean> {
+  const { db, config, temporal } = deps;
+  const claimed = await db('linkedin_sessions')
+    .where({ id: row.id })
+    .whereNull('account_id')
+    .where((q) =>
+      q
+        .whereNull('date_last_try_connect')
+        .orWhere(
+          'date_last_try_connect',
+          '<',
+          db.raw(`now() - make_interval(secs => ?)`, [config.CONNECT_RETRY_INTERVAL / 1000]),
+        ),
+    )
+    .update({ date_last_try_connect: db.fn.now(), status: 'CONNECTING', last_error: null })
+    .returning('id');
+  if (claimed.length === 0) return false;
+  try {
+    await temporal.connection.withDeadline(Date.now() + 5000, () =>
+      temporal.workflow.start<LinkedinConnectWorkflowFn>(LINKEDIN_CONNECT_WORKFLOW_TYPE, {
+        workflowId: linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [{ sessionId: String(row.id), userId: row.user_id, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT }],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        staticSummary: `LinkedIn cookie connection for user ${row.user_id}`,
+      }),
+    );
+    return true;
+  } catch (err) {
+    // Not started: give the claim back so the next cookie post tries again.
+    await db('linkedin_sessions')
+      .where({ id: row.id })
+      .update({ date_last_try_connect: row.date_last_try_connect, status: row.status });
+    deps.logger.warn({ sessionId: row.id, err: (err as Error).message }, 'could not start the cookie connection');
+    throw new HttpError(503, 'unavailable', 'Cookies stored; the connection could not start yet, retry later');
+  }
+}
