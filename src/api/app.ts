@@ -1,7 +1,7 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './deps';
-import { backendRoutes, requireApiToken } from './backend-routes';
+import { backendRoutes } from './backend-routes';
 import { extensionRoutes } from './extension-routes';
 import { errorHandler, HttpError, sendError } from './http-errors';
 import { openApiDocument } from './openapi';
@@ -81,7 +81,6 @@ export function createApp(deps: ApiDeps): express.Express {
     }
     next();
   });
-  app.use('/api', requireApiToken(deps.config.API_TOKEN));
   app.use(backendRoutes(deps));
   app.use(extensionRoutes(deps));
   app.use(peoplePages(deps));

@@ -149,6 +149,9 @@ const CHECKPOINT_PATH = /^\/accounts\/[^/]+\/checkpoint$/;
 export function backendRoutes(deps: ApiDeps): Router {
   const { db, temporal } = deps;
   const router = Router();
+  // The backend's bearer token guards /api; the extension's routes and the checkpoint (which an extension token may
+  // also answer) authenticate themselves.
+  router.use('/api', requireApiToken(deps.config.API_TOKEN));
 
   router.put('/api/users/:userId', async (req, res) => {
     const userId = userIdParam(req.params);
