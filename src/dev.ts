@@ -1,7 +1,7 @@
 // npm run dev: the whole product on one machine. Uses what the environment sets and starts a stand-in for each
 // outside service that is unset: a Temporal dev server, the Unipile simulator, an outbox folder for emails.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { startApi } from './api/server';
+import { keeperSignature } from './backend-events/sender';
 import { loadConfig, loadConfigPart, temporalConnectionOptions } from './config';
 import { createDb, ensureDatabase, migrateLatest } from './db/knex';
 import { createMailer } from './email/mailer';
@@ -49,10 +50,10 @@ async function startEventsFolder(dir: string, secret: string): Promise<{ url: st
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
+      // Signed as the sender signs: recompute the header for the timestamp it carries.
       const header = String(req.headers['keeper-signature'] ?? '');
-      const t = /t=(\d+)/.exec(header)?.[1] ?? '';
-      const expected = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${raw}`).digest('hex')}`;
-      if (header !== expected) {
+      const t = Number(/t=(\d+)/.exec(header)?.[1] ?? NaN);
+      if (!Number.isFinite(t) || header !== keeperSignature(secret, raw, t * 1000)) {
         res.writeHead(401).end();
         return;
       }

@@ -29,14 +29,21 @@ export interface WorkerDeps {
  */
 export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
+  const logger = deps.logger ?? createLogger(config.LOG_LEVEL, 'worker');
+  const client = clientOver(deps.connection, config.TEMPORAL_NAMESPACE);
+  const unipileApi = new UnipileApi(
+    unipileBaseUrl(config.UNIPILE_DSN),
+    config.UNIPILE_API_KEY,
+    config.UNIPILE_REQUEST_TIMEOUT,
+  );
   // Events the workers store themselves (a finished cookie connection) are forwarded at once, like the API's; the
   // API's sweep catches any this process could not deliver.
   const forwarding = new ReceiptForwarder(
     {
       db: deps.db,
-      temporal: clientOver(deps.connection, config.TEMPORAL_NAMESPACE),
+      temporal: client,
       settings: accountSettings(config),
-      logger: deps.logger ?? createLogger(config.LOG_LEVEL, 'worker'),
+      logger,
     },
     forwarderOptions(config, 'worker'),
   );
@@ -44,7 +51,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
   const activities = createActivities({
     db: deps.db,
     mailer: deps.mailer,
-    unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    unipile: unipileApi,
     cipher: new CookieCipher(config.COOKIE_ENCRYPTION_KEY),
     forwarding,
     publicBaseUrl: config.PUBLIC_BASE_URL,
@@ -57,14 +64,10 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
   const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
   const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
     db: deps.db,
-    unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    unipile: unipileApi,
     forwarding,
   });
-  await ensureReconcileSchedule(
-    clientOver(deps.connection, config.TEMPORAL_NAMESPACE),
-    config.TEMPORAL_TASK_QUEUE,
-    config.RECONCILE_INTERVAL,
-  );
+  await ensureReconcileSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL);
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -98,7 +101,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     shutdownGraceTime: '10s',
   });
   if (config.BACKEND_WEBHOOK_URL && config.BACKEND_WEBHOOK_SECRET) {
-    const sender = new BackendEventSender(deps.db, deps.logger ?? createLogger(config.LOG_LEVEL, 'worker'), {
+    const sender = new BackendEventSender(deps.db, logger, {
       url: config.BACKEND_WEBHOOK_URL,
       secret: config.BACKEND_WEBHOOK_SECRET,
       retryForMs: config.BACKEND_WEBHOOK_RETRY_FOR,

@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { CookieCipher } from '../cookies/cookie-cipher';
 import { upsertAccount } from '../db/repository';
 import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
-import { enqueueBackendEvents } from '../backend-events/outbox';
+import { checkpointRequiredEvent, enqueueBackendEvents } from '../backend-events/outbox';
 import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
 import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';
 import { accountWorkflowId, type AttemptRecord } from '../workflows/definitions';
@@ -137,23 +137,8 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
           })
           .returning(['user_id', 'linkedin_member_id'])) as { user_id: string; linkedin_member_id: string }[];
         if (deps.backendEvents && input.checkpoint && row) {
-          const { accountId, type, expiresAt } = input.checkpoint;
           await enqueueBackendEvents(trx, [
-            {
-              eventId: `${accountId}.checkpoint.${expiresAt ?? type}`,
-              accountId,
-              type: 'account.checkpoint_required',
-              occurredAt: new Date().toISOString(),
-              data: {
-                accountId,
-                userId: row.user_id,
-                provider: 'LINKEDIN',
-                status: 'CHECKPOINT',
-                recovery: 'CHECKPOINT',
-                memberId: row.linkedin_member_id,
-                checkpoint: { type, expiresAt: expiresAt ?? null },
-              },
-            },
+            checkpointRequiredEvent({ ...input.checkpoint, userId: row.user_id, memberId: row.linkedin_member_id }),
           ]);
         }
       });

@@ -2,6 +2,27 @@ import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ForwarderMetrics } from '../inbound/receipt-forwarder';
 
+/** Rows of a delivery queue (receipts, backend events) still `pending` or parked `dead`, counted at scrape time. */
+function queueGauge(registry: Registry, db: Knex, name: string, table: string, help: string): void {
+  new Gauge({
+    name,
+    help,
+    labelNames: ['state'],
+    registers: [registry],
+    async collect() {
+      const rows = (await db(table)
+        .whereIn('state', ['pending', 'dead'])
+        .select('state')
+        .count({ n: '*' })
+        .groupBy('state')) as { state: string; n: string | number }[];
+      this.reset();
+      for (const state of ['pending', 'dead']) {
+        this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
+      }
+    },
+  });
+}
+
 export function createMetrics(db?: Knex) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -29,25 +50,20 @@ export function createMetrics(db?: Knex) {
     registers: [registry],
   });
   if (db) {
-    new Gauge({
-      name: 'unipile_receipts',
-      help: 'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
-      labelNames: ['state'],
-      registers: [registry],
-      async collect() {
-        const rows = (await db('webhook_receipts')
-          .whereIn('state', ['pending', 'dead'])
-          .select('state')
-          .count({ n: '*' })
-          .groupBy('state')) as { state: string; n: string | number }[];
-        this.reset();
-        for (const state of ['pending', 'dead']) {
-          this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
-        }
-      },
-    });
-  }
-  if (db) {
+    queueGauge(
+      registry,
+      db,
+      'unipile_receipts',
+      'webhook_receipts',
+      'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
+    );
+    queueGauge(
+      registry,
+      db,
+      'unipile_backend_events',
+      'backend_events',
+      'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
+    );
     new Gauge({
       name: 'unipile_incidents_open',
       help: 'Accounts with an open incident (recovery other than NONE), by provider and recovery, read at scrape time',
@@ -62,23 +78,6 @@ export function createMetrics(db?: Knex) {
           .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[];
         this.reset();
         for (const r of rows) this.set({ provider: r.account_type ?? 'UNKNOWN', recovery: r.recovery }, Number(r.n));
-      },
-    });
-    new Gauge({
-      name: 'unipile_backend_events',
-      help: 'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
-      labelNames: ['state'],
-      registers: [registry],
-      async collect() {
-        const rows = (await db('backend_events')
-          .whereIn('state', ['pending', 'dead'])
-          .select('state')
-          .count({ n: '*' })
-          .groupBy('state')) as { state: string; n: string }[];
-        this.reset();
-        for (const state of ['pending', 'dead']) {
-          this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
-        }
       },
     });
   }

@@ -67,6 +67,31 @@ export function eventsFromJournal(
   return events;
 }
 
+/** A cookie connection waits for a code: the id the checkpoint is answered with, its type and deadline. */
+export function checkpointRequiredEvent(c: {
+  accountId: string;
+  type: string;
+  expiresAt?: string;
+  userId: string;
+  memberId: string;
+}): BackendEvent {
+  return {
+    eventId: `${c.accountId}.checkpoint.${c.expiresAt ?? c.type}`,
+    accountId: c.accountId,
+    type: 'account.checkpoint_required',
+    occurredAt: new Date().toISOString(),
+    data: {
+      accountId: c.accountId,
+      userId: c.userId,
+      provider: 'LINKEDIN',
+      status: 'CHECKPOINT',
+      recovery: 'CHECKPOINT',
+      memberId: c.memberId,
+      checkpoint: { type: c.type, expiresAt: c.expiresAt ?? null },
+    },
+  };
+}
+
 /** Writes events to the outbox (inside the caller's transaction); an event already written is left as it is. */
 export async function enqueueBackendEvents(db: Knex, events: BackendEvent[]): Promise<void> {
   if (events.length === 0) return;

@@ -338,23 +338,27 @@ describe('abuse', () => {
       const { status } = await call(c);
       if (!allowed.includes(status)) results.push(`${c.method} ${c.path} with ${what}: ${status}`);
     };
+    const json = { 'content-type': 'application/json' };
+    /** Each Authorization header (labelled) must get a 401. */
+    const refusesBearers = async (
+      method: string,
+      path: string,
+      credentials: readonly (readonly [string, string])[],
+    ) => {
+      for (const [what, auth] of credentials)
+        await expectStatus({ method, path, headers: { ...json, authorization: auth }, body: '{}' }, [401], what);
+    };
 
     for (const { method, path } of all) {
       const m = method.toUpperCase();
       const url = fill(path);
-      const json = { 'content-type': 'application/json' };
       if (['/healthz', '/readyz', '/metrics', '/openapi.json'].includes(path)) continue; // public by design
       if (path.startsWith('/api/extension/')) {
-        for (const [what, auth] of [
+        await refusesBearers(m, url, [
           ['no token', ''],
           ['a wrong token', 'Bearer ext_wrong'],
           ['the backend token', 'Bearer test-api-token'],
-        ] as const)
-          await expectStatus(
-            { method: m, path: url, headers: { ...json, authorization: auth }, body: '{}' },
-            [401],
-            what,
-          );
+        ] as const);
         // Another user's token cannot write this user's cookies.
         await expectStatus(
           {
@@ -369,33 +373,23 @@ describe('abuse', () => {
       } else if (path === '/api/accounts/:accountId/checkpoint') {
         // The backend token or the owning user's extension token (SPEC §10.2): the owner gets through to a 404
         // (nothing waits), anything else is refused.
-        for (const [what, auth] of [
+        await refusesBearers(m, url, [
           ['no token', ''],
           ['a wrong token', 'Bearer wrong'],
           ['a non-bearer scheme', 'Basic dGVzdC1hcGktdG9rZW4='],
-        ] as const)
-          await expectStatus(
-            { method: m, path: url, headers: { ...json, authorization: auth }, body: '{}' },
-            [401],
-            what,
-          );
+        ] as const);
         await expectStatus(
           { method: m, path: url, headers: { ...json, authorization: `Bearer ${extToken}` }, body: '{"code":"1"}' },
           [404],
           "the owner's extension token",
         );
       } else if (path.startsWith('/api/')) {
-        for (const [what, auth] of [
+        await refusesBearers(m, url, [
           ['no token', ''],
           ['a wrong token', 'Bearer wrong'],
           ['an extension token', `Bearer ${extToken}`],
           ['a non-bearer scheme', 'Basic dGVzdC1hcGktdG9rZW4='],
-        ] as const)
-          await expectStatus(
-            { method: m, path: url, headers: { ...json, authorization: auth }, body: '{}' },
-            [401],
-            what,
-          );
+        ] as const);
       } else if (path === '/webhooks/unipile/account-status') {
         for (const [what, h] of [
           ['no secret', {}],
