@@ -131,6 +131,13 @@ export const configSchema = z.object({
   RECEIPT_RETENTION: duration('30d').describe(
     'How long forwarded events stay in webhook_receipts (dead and pending ones are kept until handled)',
   ),
+  TRUST_PROXY: z
+    .string()
+    .min(1)
+    .default('loopback')
+    .describe(
+      "Which peers' X-Forwarded-For is believed (Express `trust proxy`: loopback, a hop count, or addresses/CIDRs, comma-separated); the client address it gives is rate-limited and, when the extension sends no ip, stored as the LinkedIn session's IP if public",
+    ),
   WEBHOOK_RATE_LIMIT: z.coerce
     .number()
     .int()

@@ -17,10 +17,19 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
+/** TRUST_PROXY as Express takes it: a hop count, true/false, or a list of names and addresses. */
+export function trustProxySetting(value: string): boolean | number | string[] {
+  if (/^\d+$/.test(value)) return Number(value);
+  if (value === 'true' || value === 'false') return value === 'true';
+  return value.split(',').map((v) => v.trim());
+}
+
 export function createApp(deps: ApiDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // Only a proxy we were told about may name the client (X-Forwarded-For): anyone else could pick the address that
+  // rate limits count and that the extension's session is stored with.
+  app.set('trust proxy', trustProxySetting(deps.config.TRUST_PROXY));
   // Pages and answers carry signed links and account data: nothing is framed, cached, sniffed or sent as a
   // referrer, and pages run no script and load nothing from elsewhere.
   app.use(

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
@@ -36,6 +36,35 @@ export const cookieBody = z
   })
   .strict();
 
+/** Addresses that say nothing about where the user is: private, shared, loopback, link-local, documentation… */
+const NOT_PUBLIC = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 3],
+] as const)
+  NOT_PUBLIC.addSubnet(net, bits, 'ipv4');
+
+/**
+ * The user's own public IPv4 address, from the request (X-Forwarded-For counts only from a TRUST_PROXY peer): used
+ * when the extension sends no `ip`, so that Unipile can use an address in the user's country. Null otherwise.
+ */
+export function publicIpv4Of(address: string | undefined): string | null {
+  const v4 = address?.startsWith('::ffff:') ? address.slice(7) : address;
+  if (!v4 || isIP(v4) !== 4 || NOT_PUBLIC.check(v4, 'ipv4')) return null;
+  return v4;
+}
+
 export const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
 
 /** The browser extension's surface: cookie sync, and checkpoint codes (also from the backend). */
@@ -60,7 +89,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
         liAt: body.li_at,
         liA: body.li_a,
         userAgent: body.user_agent,
-        ip: body.ip,
+        ip: body.ip ?? publicIpv4Of(req.ip) ?? undefined,
         country: body.country,
       });
 

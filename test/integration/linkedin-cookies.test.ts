@@ -255,6 +255,32 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     expect((await stack.api$('GET', '/api/users/lin-switch/accounts')).json.items).toHaveLength(2);
   });
 
+  test('no ip from the extension: the public client address named by a trusted proxy is sent to Unipile', async () => {
+    // TRUST_PROXY defaults to loopback: this test's requests come from 127.0.0.1, as a local reverse proxy's would.
+    await stack.api$('PUT', '/api/users/lin-ip', { email: 'lin-ip@example.test' });
+    const token = await stack.extensionToken('lin-ip');
+    const post = (memberId: string, forwardedFor: string) =>
+      stack.api$(
+        'POST',
+        '/api/extension/linkedin-cookies',
+        cookieBody(`AQEDAip-cookie-${memberId}`, memberId, { ip: undefined, country: undefined }),
+        { authorization: `Bearer ${token}`, 'x-forwarded-for': forwardedFor },
+      );
+    const connectOf = (liAt: string) =>
+      stack.connectCalls().find((c) => (c.body as { access_token: string }).access_token === liAt)?.body as
+        Record<string, unknown> | undefined;
+    expect((await post('member-ip-public', '81.2.69.160')).status).toBe(202);
+    expect((await post('member-ip-private', '192.168.1.20')).status).toBe(202);
+    await waitFor(
+      () => !!connectOf('AQEDAip-cookie-member-ip-public') && !!connectOf('AQEDAip-cookie-member-ip-private'),
+      30_000,
+      'both connects',
+    );
+    expect(connectOf('AQEDAip-cookie-member-ip-public')).toMatchObject({ ip: '81.2.69.160' });
+    // A private address says nothing about the user's country: nothing is sent rather than a useless address.
+    expect(connectOf('AQEDAip-cookie-member-ip-private')).not.toHaveProperty('ip');
+  });
+
   test('extension tokens: missing, invalid, revoked → 401; another user → 403; malformed → 400, nothing stored', async () => {
     const token = await stack.extensionToken('lin-auth');
     const body = cookieBody('AQEDAauth-cookie-0001', 'member-auth');
