@@ -234,6 +234,10 @@ Try it:
      curl -X POST ${base}/webhooks/unipile/account-status -H "Unipile-Auth: ${config.UNIPILE_WEBHOOK_SECRET}" \\
        -H 'Content-Type: application/json' -d '{"AccountStatus":{"account_id":"<accountId>","account_type":"GOOGLE_OAUTH","message":"CREDENTIALS"}}'
      and the reconnect email appears in ${config.SMTP_URL.startsWith('file://') ? outbox : 'your mailbox'}.
+  4. The browser extension: npm run extension:build, load extension/dist unpacked in Chrome or Chromium, paste
+     ${base} and the token from
+     curl -X POST ${base}/api/users/alice/extension-token ${auth}
+     on its options page, then open linkedin.com signed in: the account connects by itself.
 
 Ctrl-C stops everything.`);
 

@@ -5,21 +5,10 @@ import { providerName } from '../email/account-emails';
 import { reconnectLinkPath, verifyToken } from '../tokens';
 import type { ApiDeps } from './deps';
 import { createHostedLink } from './links';
+import { plainState, SETTLING } from '../plain-state';
 
 const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
 /** While an account is on its way up, the page refreshes itself. */
-const SETTLING = new Set(['PENDING', 'CONNECTING']);
-
-/** What a person reads for an account's state: plain words, never our codes. */
-export function plainState(status: string, recovery: string): { label: string; tone: 'ok' | 'wait' | 'act' | 'gone' } {
-  if (status === 'DELETED') return { label: 'Removed', tone: 'gone' };
-  if (status === 'OK') return { label: 'Connected', tone: 'ok' };
-  if (SETTLING.has(status)) return { label: 'Connecting…', tone: 'wait' };
-  if (recovery === 'RETRYING') return { label: 'Reconnecting automatically…', tone: 'wait' };
-  if (recovery === 'CHECKPOINT') return { label: 'Waiting for a verification code', tone: 'act' };
-  return { label: 'Needs you to reconnect', tone: 'act' };
-}
-
 function page(title: string, body: string, refreshSeconds?: number): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">

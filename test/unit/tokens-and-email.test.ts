@@ -1,4 +1,4 @@
-import { plainState } from '../../src/api/people-pages';
+import { plainState } from '../../src/plain-state';
 import { composeAccountEmail } from '../../src/email/account-emails';
 import { secretEquals, signToken, verifyToken } from '../../src/tokens';
 

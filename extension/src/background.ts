@@ -1,0 +1,227 @@
+/**
+ * The service worker: reads LinkedIn's cookies, sends them to the product's API when the rules say so
+ * (sync-rules.ts), and answers the popup, the options page, the content script and the product's own web page.
+ * Listeners are registered at the top level, as MV3 requires for a worker that is woken by events.
+ */
+import { type ExtensionMessage, type CheckpointResult, type PopupView } from './messages';
+import {
+  afterSync,
+  CHECK_EVERY_MINUTES,
+  decideSync,
+  FOLLOW_UP_MS,
+  initialState,
+  isSettling,
+  pairingFrom,
+  type BrowserView,
+  type HttpOutcome,
+  type SyncState,
+  type SyncTrigger,
+} from './sync-rules';
+
+const STATE_KEY = 'keeper';
+const LINKEDIN_COOKIES = new Set(['li_at', 'li_a']);
+
+async function loadState(): Promise<SyncState> {
+  const stored = (await chrome.storage.local.get(STATE_KEY))[STATE_KEY] as Partial<SyncState> | undefined;
+  return { ...initialState(), ...stored };
+}
+
+async function saveState(state: SyncState): Promise<void> {
+  await chrome.storage.local.set({ [STATE_KEY]: state });
+}
+
+const hostPermissions = (): string[] => chrome.runtime.getManifest().host_permissions ?? [];
+
+async function linkedinCookies(): Promise<{ liAt?: string; liA?: string }> {
+  const cookies = await chrome.cookies.getAll({ domain: 'linkedin.com' });
+  const named = (name: string) => cookies.find((c) => c.name === name && c.domain.endsWith('linkedin.com'))?.value;
+  return { liAt: named('li_at'), liA: named('li_a') };
+}
+
+async function fingerprintOf(parts: (string | null | undefined)[]): Promise<string> {
+  const bytes = new TextEncoder().encode(parts.map((p) => p ?? '').join('\u0000'));
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+async function post(url: string, token: string, body: unknown): Promise<HttpOutcome> {
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(body),
+      credentials: 'omit',
+    });
+    const text = await res.text();
+    let json: unknown = null;
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), body: json };
+  } catch {
+    return { status: 0, retryAfter: null, body: null };
+  }
+}
+
+async function scheduleAlarms(state: SyncState): Promise<void> {
+  if (state.backoff && state.backoff.until > Date.now()) {
+    await chrome.alarms.create('retry', { when: state.backoff.until });
+  } else if (isSettling(state.answer)) {
+    await chrome.alarms.create('retry', { when: Date.now() + FOLLOW_UP_MS });
+  }
+  await updateBadge(state);
+}
+
+/** A badge when the user must act: pair again, or answer LinkedIn's verification. */
+async function updateBadge(state: SyncState): Promise<void> {
+  const act = state.needsPairing || !!state.answer?.checkpoint;
+  await chrome.action.setBadgeText({ text: act ? '!' : '' });
+  if (act) await chrome.action.setBadgeBackgroundColor({ color: '#a40e26' });
+}
+
+async function syncOnce(trigger: SyncTrigger): Promise<SyncState> {
+  const state = await loadState();
+  const { liAt, liA } = await linkedinCookies();
+  const userAgent = navigator.userAgent;
+  const view: BrowserView = {
+    hasLiAt: !!liAt,
+    fingerprint: await fingerprintOf([liAt, liA, state.memberId, userAgent]),
+  };
+  const decision = decideSync(state, view, Date.now(), trigger);
+  if (!decision.send) {
+    await scheduleAlarms(state);
+    return state;
+  }
+  const outcome = await post(`${state.pairing!.apiUrl}/api/extension/linkedin-cookies`, state.pairing!.token, {
+    li_at: liAt,
+    ...(liA ? { li_a: liA } : {}),
+    user_agent: userAgent,
+    linkedin_member_id: state.memberId,
+  });
+  // Pairing may have changed while the request was out: keep the newest pairing, apply the answer to the rest.
+  const next = afterSync({ ...state, pairing: (await loadState()).pairing }, view.fingerprint, outcome, Date.now());
+  await saveState(next);
+  await scheduleAlarms(next);
+  return next;
+}
+
+/** One sync at a time: cookie changes come in bursts (LinkedIn overwrites li_at and li_a together). */
+let queue: Promise<unknown> = Promise.resolve();
+function sync(trigger: SyncTrigger): Promise<SyncState> {
+  const run = queue.then(() => syncOnce(trigger));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+async function pair(message: unknown): Promise<{ ok: boolean; error?: string }> {
+  const pairing = pairingFrom(message, hostPermissions());
+  if (!pairing) return { ok: false, error: 'That API address or token cannot be used by this extension.' };
+  const state = await loadState();
+  await saveState({ ...state, pairing, needsPairing: false, backoff: null, lastSent: null, lastError: null });
+  await sync('paired');
+  return { ok: true };
+}
+
+async function answerCheckpoint(code: string): Promise<CheckpointResult> {
+  const state = await loadState();
+  const checkpoint = state.answer?.checkpoint;
+  if (!state.pairing || !checkpoint) return { outcome: 'no_checkpoint' };
+  const outcome = await post(
+    `${state.pairing.apiUrl}/api/accounts/${encodeURIComponent(checkpoint.accountId)}/checkpoint`,
+    state.pairing.token,
+    { code },
+  );
+  const errorCode = (outcome.body as { error?: { code?: string } } | null)?.error?.code;
+  let result: CheckpointResult;
+  if (outcome.status === 200) result = { outcome: 'connected' };
+  else if (errorCode === 'invalid_checkpoint_solution') result = { outcome: 'wrong_code' };
+  else if (outcome.status === 401 || outcome.status === 403) {
+    await saveState({ ...state, needsPairing: true });
+    result = { outcome: 'needs_pairing' };
+  } else if (outcome.status === 409 || errorCode === 'checkpoint_failed') result = { outcome: 'expired' };
+  else result = { outcome: 'unavailable' };
+  if (result.outcome !== 'wrong_code') await sync('user');
+  return result;
+}
+
+async function popupView(refresh: boolean): Promise<PopupView> {
+  const state = refresh ? await sync('user') : await loadState();
+  const { liAt } = await linkedinCookies();
+  return {
+    paired: !!state.pairing,
+    needsPairing: state.needsPairing,
+    signedIn: !!liAt,
+    memberId: state.memberId,
+    answer: state.answer,
+    lastError: state.lastError,
+    backoffUntil: state.backoff?.until ?? null,
+    apiUrl: state.pairing?.apiUrl ?? null,
+  };
+}
+
+async function memberSeen(memberId: string): Promise<void> {
+  const state = await loadState();
+  if (state.memberId === memberId) return;
+  // Another LinkedIn member in this browser (the user switched accounts): a different account for the server.
+  await saveState({ ...state, memberId, answer: null });
+  await sync('member');
+}
+
+async function handle(message: ExtensionMessage, sender: chrome.runtime.MessageSender): Promise<unknown> {
+  switch (message.type) {
+    case 'linkedin-member':
+      // Only our content script, on a linkedin.com page, reports the member.
+      if (!sender.tab || !sender.url?.startsWith('https://www.linkedin.com/')) return { ok: false };
+      if (typeof message.memberId !== 'string' || !/^\d{1,20}$/.test(message.memberId)) return { ok: false };
+      await memberSeen(message.memberId);
+      return { ok: true };
+    case 'pair':
+      return pair(message);
+    case 'view':
+      return popupView(message.refresh === true);
+    case 'checkpoint':
+      if (typeof message.code !== 'string' || !message.code.trim()) return { outcome: 'wrong_code' };
+      return answerCheckpoint(message.code.trim());
+    case 'unpair': {
+      const state = await loadState();
+      await saveState({ ...initialState(), memberId: state.memberId });
+      await updateBadge(initialState());
+      return { ok: true };
+    }
+    default:
+      return { ok: false };
+  }
+}
+
+chrome.runtime.onMessage.addListener((message: ExtensionMessage, sender, sendResponse) => {
+  if (sender.id !== chrome.runtime.id) return false;
+  handle(message, sender).then(sendResponse, () => sendResponse({ ok: false }));
+  return true; // the answer comes asynchronously
+});
+
+// The product's own web page (externally_connectable) may hand over the token: pairing only, nothing else.
+chrome.runtime.onMessageExternal.addListener((message: { type?: string }, _sender, sendResponse) => {
+  if (message?.type !== 'pair') {
+    sendResponse({ ok: false });
+    return false;
+  }
+  pair(message).then(sendResponse, () => sendResponse({ ok: false }));
+  return true;
+});
+
+chrome.cookies.onChanged.addListener(({ cookie, removed }) => {
+  if (removed || !LINKEDIN_COOKIES.has(cookie.name) || !cookie.domain.endsWith('linkedin.com')) return;
+  void sync('cookie');
+});
+
+// 'check' every CHECK_EVERY_MINUTES (is a resend due?), 'retry' at the end of a backoff or for a follow-up.
+chrome.alarms.onAlarm.addListener(() => void sync('alarm'));
+
+const start = async (): Promise<void> => {
+  await chrome.alarms.create('check', { periodInMinutes: CHECK_EVERY_MINUTES });
+  await sync('startup');
+};
+chrome.runtime.onInstalled.addListener(() => void start());
+chrome.runtime.onStartup.addListener(() => void start());

@@ -1,0 +1,181 @@
+/**
+ * When the extension sends LinkedIn cookies, and what it does with the answer: plain functions over a small state
+ * kept in chrome.storage.local, so the rules are unit-tested without a browser. The state never holds a cookie value,
+ * only a fingerprint of what was last sent.
+ */
+
+/** The server calls a cookie stale after COOKIE_STALE_AFTER (24 h by default): send well before that. */
+export const RESEND_EVERY_MS = 4 * 60 * 60 * 1000;
+/** The periodic alarm that checks whether a resend is due (Chrome's minimum period is 30 s). */
+export const CHECK_EVERY_MINUTES = 30;
+/** While a connection is on its way up (or waits for a code), ask again this soon. */
+export const FOLLOW_UP_MS = 30 * 1000;
+/** How long follow-ups go on after the last change. */
+export const FOLLOW_UP_FOR_MS = 10 * 60 * 1000;
+const FIRST_BACKOFF_MS = 60 * 1000;
+const MAX_BACKOFF_MS = 60 * 60 * 1000;
+
+export interface Pairing {
+  apiUrl: string;
+  token: string;
+}
+
+/** What the cookie-sync endpoint answered (202): SPEC §4 and §10.2. */
+export interface SyncAnswer {
+  accountId: string | null;
+  status: string;
+  recovery: string;
+  checkpoint?: { accountId: string; type: string; expiresAt: string | null } | null;
+}
+
+export interface SyncState {
+  pairing: Pairing | null;
+  /** The API refused the token (401/403): nothing is sent until the user pairs again. */
+  needsPairing: boolean;
+  /** The member id last seen on a linkedin.com page. */
+  memberId: string | null;
+  lastSent: { fingerprint: string; at: number } | null;
+  backoff: { until: number; failures: number } | null;
+  answer: (SyncAnswer & { at: number }) | null;
+  lastError: { status: number; code: string; message: string; at: number } | null;
+}
+
+export const initialState = (): SyncState => ({
+  pairing: null,
+  needsPairing: false,
+  memberId: null,
+  lastSent: null,
+  backoff: null,
+  answer: null,
+  lastError: null,
+});
+
+/** Why a sync runs: the browser started, a cookie or the member changed, an alarm, pairing, or the user asked. */
+export type SyncTrigger = 'startup' | 'cookie' | 'member' | 'alarm' | 'paired' | 'user';
+
+/** What the browser holds now (the li_at value itself stays out of the rules). */
+export interface BrowserView {
+  hasLiAt: boolean;
+  /** Fingerprint of li_at, li_a, member id and user agent together. */
+  fingerprint: string;
+}
+
+export type SyncDecision =
+  | { send: true }
+  | {
+      send: false;
+      reason: 'not_paired' | 'needs_pairing' | 'signed_out' | 'member_unknown' | 'backing_off' | 'up_to_date';
+      /** When to look again (for backing_off: the end of the backoff). */
+      retryAt?: number;
+    };
+
+/** An answer that is not final yet: the connection is starting, or waits for a verification code. */
+export function isSettling(answer: SyncAnswer | null): boolean {
+  if (!answer) return false;
+  return (
+    answer.accountId === null ||
+    answer.recovery === 'CHECKPOINT' ||
+    answer.status === 'PENDING' ||
+    answer.status === 'CONNECTING'
+  );
+}
+
+export function decideSync(state: SyncState, view: BrowserView, now: number, trigger: SyncTrigger): SyncDecision {
+  if (!state.pairing) return { send: false, reason: 'not_paired' };
+  if (state.needsPairing) return { send: false, reason: 'needs_pairing' };
+  if (!view.hasLiAt) return { send: false, reason: 'signed_out' };
+  if (!state.memberId) return { send: false, reason: 'member_unknown' };
+  // The server asked us to slow down (429/5xx): even a new cookie waits, and goes at the end of the backoff.
+  if (state.backoff && state.backoff.until > now)
+    return { send: false, reason: 'backing_off', retryAt: state.backoff.until };
+  const last = state.lastSent;
+  if (!last || last.fingerprint !== view.fingerprint) return { send: true };
+  if (trigger === 'startup' || trigger === 'paired' || trigger === 'user') return { send: true };
+  if (now - last.at >= RESEND_EVERY_MS) return { send: true };
+  const answeredAt = state.answer?.at ?? 0;
+  if (isSettling(state.answer) && now - answeredAt >= FOLLOW_UP_MS && now - last.at < FOLLOW_UP_FOR_MS)
+    return { send: true };
+  return { send: false, reason: 'up_to_date' };
+}
+
+/** An HTTP answer as the background worker saw it; status 0 when the API could not be reached. */
+export interface HttpOutcome {
+  status: number;
+  retryAfter: string | null;
+  body: unknown;
+}
+
+/** Retry-After in seconds or as an HTTP date, in milliseconds from now; null when absent or unreadable. */
+export function retryAfterMs(value: string | null, now: number): number | null {
+  if (!value) return null;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+function errorOf(outcome: HttpOutcome, now: number): NonNullable<SyncState['lastError']> {
+  const error = (outcome.body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return {
+    status: outcome.status,
+    code:
+      typeof error?.code === 'string' ? error.code : outcome.status === 0 ? 'unreachable' : `http_${outcome.status}`,
+    message: typeof error?.message === 'string' ? error.message : 'The server could not be reached',
+    at: now,
+  };
+}
+
+/** The state after an answer to a sync that sent `fingerprint`. */
+export function afterSync(state: SyncState, fingerprint: string, outcome: HttpOutcome, now: number): SyncState {
+  if (outcome.status === 202) {
+    return {
+      ...state,
+      lastSent: { fingerprint, at: now },
+      backoff: null,
+      answer: { ...(outcome.body as SyncAnswer), at: now },
+      lastError: null,
+    };
+  }
+  if (outcome.status === 401 || outcome.status === 403) {
+    return { ...state, needsPairing: true, backoff: null, lastError: errorOf(outcome, now) };
+  }
+  if (outcome.status === 0 || outcome.status === 429 || outcome.status >= 500) {
+    const failures = (state.backoff?.failures ?? 0) + 1;
+    const exponential = Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), MAX_BACKOFF_MS);
+    const asked = retryAfterMs(outcome.retryAfter, now) ?? 0;
+    return {
+      ...state,
+      backoff: { until: now + Math.max(asked, exponential), failures },
+      lastError: errorOf(outcome, now),
+    };
+  }
+  // Any other refusal (400, 409, 413…) would be refused again for the same cookies: wait for a change or the
+  // periodic resend rather than repeating it.
+  return { ...state, lastSent: { fingerprint, at: now }, backoff: null, lastError: errorOf(outcome, now) };
+}
+
+/** Origins the extension may talk to, from its manifest's host permissions (the port is not part of a pattern). */
+export function apiUrlAllowed(apiUrl: string, hostPermissions: readonly string[]): boolean {
+  let url: URL;
+  try {
+    url = new URL(apiUrl);
+  } catch {
+    return false;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return false;
+  return hostPermissions.some((pattern) => {
+    const match = /^(https?):\/\/([^/]+)\/\*$/.exec(pattern);
+    return (
+      !!match && `${match[1]}:` === url.protocol && match[2] === url.hostname && !url.hostname.endsWith('linkedin.com')
+    );
+  });
+}
+
+/** A pairing request, from the options page or the product's web page; null when it is not one. */
+export function pairingFrom(message: unknown, hostPermissions: readonly string[]): Pairing | null {
+  if (typeof message !== 'object' || message === null) return null;
+  const { apiUrl, token } = message as { apiUrl?: unknown; token?: unknown };
+  if (typeof apiUrl !== 'string' || typeof token !== 'string') return null;
+  const trimmed = token.trim();
+  if (!/^[\x21-\x7e]{16,512}$/.test(trimmed) || !apiUrlAllowed(apiUrl, hostPermissions)) return null;
+  return { apiUrl: apiUrl.replace(/\/+$/, ''), token: trimmed };
+}
