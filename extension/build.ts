@@ -2,7 +2,7 @@
  * Builds the browser extension: `npm run extension:build` writes the unpacked extension to extension/dist and a zip
  * for the Chrome Web Store to extension/build. Rebranding and the API origin are build-time settings:
  *
- *   EXTENSION_API_ORIGIN   the product's API, e.g. https://accounts.example.com (default http://127.0.0.1:3000)
+ *   EXTENSION_API_ORIGIN   the product's API, e.g. https://accounts.example.com (default http://localhost:3000)
  *   EXTENSION_APP_ORIGINS  comma-separated origins of the product's web app that may hand over the pairing key
  *   EXTENSION_NAME         the name people see (default "LinkedIn connection keeper")
  */
@@ -40,6 +40,11 @@ export function originOf(value: string, setting: string): URL {
 /** A match pattern for an origin; match patterns carry no port, so any port of that host matches. */
 const patternOf = (url: URL): string => `${url.protocol}//${url.hostname}/*`;
 
+/** This machine under either name (npm run dev prints localhost; tests use 127.0.0.1). */
+const LOCAL_NAMES = ['localhost', '127.0.0.1'];
+const apiPatterns = (url: URL): string[] =>
+  LOCAL_NAMES.includes(url.hostname) ? LOCAL_NAMES.map((h) => `${url.protocol}//${h}/*`) : [patternOf(url)];
+
 /** The manifest: only the permissions the extension uses (cookies, alarms, storage) and the hosts it talks to. */
 export function extensionManifest(options: ExtensionOptions): Record<string, unknown> {
   const api = originOf(options.apiOrigin, 'EXTENSION_API_ORIGIN');
@@ -57,7 +62,7 @@ export function extensionManifest(options: ExtensionOptions): Record<string, unk
     action: { default_popup: 'popup.html', default_title: options.name, default_icon: icons },
     options_ui: { page: 'options.html', open_in_tab: true },
     permissions: ['cookies', 'alarms', 'storage'],
-    host_permissions: ['https://*.linkedin.com/*', patternOf(api)],
+    host_permissions: ['https://*.linkedin.com/*', ...apiPatterns(api)],
     ...(apps.length ? { externally_connectable: { matches: apps } } : {}),
   };
 }
@@ -147,7 +152,7 @@ export async function buildExtension(
 export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): ExtensionOptions {
   const pkg = JSON.parse(readFileSync(resolve(HERE, '../package.json'), 'utf8')) as { version: string };
   return {
-    apiOrigin: env.EXTENSION_API_ORIGIN ?? 'http://127.0.0.1:3000',
+    apiOrigin: env.EXTENSION_API_ORIGIN ?? 'http://localhost:3000',
     appOrigins: (env.EXTENSION_APP_ORIGINS ?? '')
       .split(',')
       .map((o) => o.trim())

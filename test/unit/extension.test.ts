@@ -176,6 +176,12 @@ describe('manifest', () => {
       externally_connectable: { matches: ['https://app.acme.test/*'] },
     });
     expect(extensionManifest({ ...options, appOrigins: [] })).not.toHaveProperty('externally_connectable');
+    // npm run dev says localhost, tests say 127.0.0.1: a local build accepts both names of this machine.
+    expect(extensionManifest({ ...options, apiOrigin: 'http://localhost:3000' }).host_permissions).toEqual([
+      'https://*.linkedin.com/*',
+      'http://localhost/*',
+      'http://127.0.0.1/*',
+    ]);
   });
 
   test('refuses origins a store would reject or that would leak the key', () => {
