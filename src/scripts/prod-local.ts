@@ -233,6 +233,16 @@ interface Supervised {
 }
 
 async function main(): Promise<void> {
+  // From the first moment, Ctrl-C stops what has been started so far (cleanup grows as the topology comes up).
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal and relayed by tsx), and a second signal
+  // without a handler would kill it before the server is stopped.
+  let exiting = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (exiting) return;
+      exiting = true;
+      void cleanup().then(() => process.exit(0));
+    });
   const config = loadConfig(process.env);
   const temporalGiven = process.env.TEMPORAL_ADDRESS !== undefined;
   const bundle = ensureBuilt();
@@ -266,12 +276,15 @@ async function main(): Promise<void> {
     server = spawn(
       join(serverDir, 'server'),
       ['--root', root, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      // Its own process group: Ctrl-C in the terminal reaches the APIs and workers, and the server is stopped after
+      // them, so that workers can finish their tasks.
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
+    const started = server;
+    process.once('exit', () => started.kill('SIGKILL'));
     const out = createWriteStream(log, { flags: 'a' });
     server.stdout!.pipe(out);
     server.stderr!.pipe(out);
-    const started = server;
     cleanup = async () => {
       started.kill('SIGKILL');
       ui?.kill('SIGKILL');
@@ -292,9 +305,13 @@ async function main(): Promise<void> {
         `defaultNamespace: ${JSON.stringify(config.TEMPORAL_NAMESPACE)}\nrefreshInterval: 1m\n` +
         `cors:\n  cookieInsecure: true\n  allowOrigins: []\n`,
     );
-    ui = spawn(join(serverDir, 'ui/server'), ['--root', uiRoot, '--config', 'config', '--env', 'production', 'start'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const startedUi = spawn(
+      join(serverDir, 'ui/server'),
+      ['--root', uiRoot, '--config', 'config', '--env', 'production', 'start'],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    ui = startedUi;
+    process.once('exit', () => startedUi.kill('SIGKILL'));
     const uiLog = createWriteStream(join(STATE, 'temporal-ui.log'), { flags: 'a' });
     ui.stdout!.pipe(uiLog);
     ui.stderr!.pipe(uiLog);
@@ -378,8 +395,6 @@ async function main(): Promise<void> {
     say('stopped');
   };
   cleanup = stop;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const)
-    process.once(signal, () => void stop().then(() => process.exit(0)));
 
   // Ready when both APIs say so (PostgreSQL and Temporal reachable).
   for (const p of processes.filter((x) => x.url)) {
