@@ -105,7 +105,10 @@ export const configSchema = z.object({
     'Longest one email send may take; a send claimed 1.5× this long ago (its worker died) is sent again',
   ),
   CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
-  CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint waits for its code'),
+  CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint (or a connection step) waits for its code'),
+  CONNECTION_POLL_INTERVAL: duration('5s').describe(
+    'How often a connection waiting for a QR scan or an in-app validation asks Unipile whether it is done',
+  ),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
   RECONCILE_INTERVAL: duration('1h').describe(
     "How often Unipile's account list is compared with ours (Temporal Schedule reconcile-accounts)",

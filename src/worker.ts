@@ -61,7 +61,17 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
     backendEvents: !!config.BACKEND_WEBHOOK_URL,
   });
-  const { restartAccount, reconnectLinkedin, connectLinkedin, solveLinkedinCheckpoint, ...bookkeeping } = activities;
+  // Calls to Unipile run on their own queue, under UNIPILE_MAX_RPS; everything else on the main one.
+  const {
+    restartAccount,
+    reconnectLinkedin,
+    connectLinkedin,
+    solveLinkedinCheckpoint,
+    startConnectionAttempt,
+    answerConnectionStep,
+    pollConnection,
+    ...bookkeeping
+  } = activities;
   const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
     db: deps.db,
     unipile: unipileApi,
@@ -94,6 +104,9 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
       reconnectLinkedin,
       connectLinkedin,
       solveLinkedinCheckpoint,
+      startConnectionAttempt,
+      answerConnectionStep,
+      pollConnection,
       listUnipileAccountsPage,
     },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,

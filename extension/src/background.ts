@@ -100,26 +100,34 @@ async function syncOnce(trigger: SyncTrigger): Promise<SyncState> {
     user_agent: userAgent,
     linkedin_member_id: state.memberId,
   });
-  // Pairing may have changed while the request was out: keep the newest pairing, apply the answer to the rest.
-  const next = afterSync({ ...state, pairing: (await loadState()).pairing }, view.fingerprint, outcome, Date.now());
+  const next = afterSync(state, view.fingerprint, outcome, Date.now());
   await saveState(next);
   await scheduleAlarms(next);
   return next;
 }
 
-/** One sync at a time: cookie changes come in bursts (LinkedIn overwrites li_at and li_a together). */
+/**
+ * Every change of the stored state runs in this one queue: a sync reads the state, waits for the API, then writes
+ * it back, and a member id or a pairing arriving meanwhile must not be overwritten by that write.
+ */
 let queue: Promise<unknown> = Promise.resolve();
-function sync(trigger: SyncTrigger): Promise<SyncState> {
-  const run = queue.then(() => syncOnce(trigger));
+function serial<T>(task: () => Promise<T>): Promise<T> {
+  const run = queue.then(task);
   queue = run.catch(() => undefined);
   return run;
 }
+const sync = (trigger: SyncTrigger): Promise<SyncState> => serial(() => syncOnce(trigger));
+const update = (change: (state: SyncState) => SyncState | null): Promise<boolean> =>
+  serial(async () => {
+    const next = change(await loadState());
+    if (next) await saveState(next);
+    return next !== null;
+  });
 
 async function pair(message: unknown): Promise<{ ok: boolean; error?: string }> {
   const pairing = pairingFrom(message, hostPermissions());
   if (!pairing) return { ok: false, error: 'That API address or token cannot be used by this extension.' };
-  const state = await loadState();
-  await saveState({ ...state, pairing, needsPairing: false, backoff: null, lastSent: null, lastError: null });
+  await update((state) => ({ ...state, pairing, needsPairing: false, backoff: null, lastSent: null, lastError: null }));
   await sync('paired');
   return { ok: true };
 }
@@ -138,7 +146,7 @@ async function answerCheckpoint(code: string): Promise<CheckpointResult> {
   if (outcome.status === 200) result = { outcome: 'connected' };
   else if (errorCode === 'invalid_checkpoint_solution') result = { outcome: 'wrong_code' };
   else if (outcome.status === 401 || outcome.status === 403) {
-    await saveState({ ...state, needsPairing: true });
+    await update((current) => ({ ...current, needsPairing: true }));
     result = { outcome: 'needs_pairing' };
   } else if (outcome.status === 409 || errorCode === 'checkpoint_failed') result = { outcome: 'expired' };
   else result = { outcome: 'unavailable' };
@@ -162,11 +170,9 @@ async function popupView(refresh: boolean): Promise<PopupView> {
 }
 
 async function memberSeen(memberId: string): Promise<void> {
-  const state = await loadState();
-  if (state.memberId === memberId) return;
   // Another LinkedIn member in this browser (the user switched accounts): a different account for the server.
-  await saveState({ ...state, memberId, answer: null });
-  await sync('member');
+  const changed = await update((state) => (state.memberId === memberId ? null : { ...state, memberId, answer: null }));
+  if (changed) await sync('member');
 }
 
 async function handle(message: ExtensionMessage, sender: chrome.runtime.MessageSender): Promise<unknown> {
@@ -184,12 +190,10 @@ async function handle(message: ExtensionMessage, sender: chrome.runtime.MessageS
     case 'checkpoint':
       if (typeof message.code !== 'string' || !message.code.trim()) return { outcome: 'wrong_code' };
       return answerCheckpoint(message.code.trim());
-    case 'unpair': {
-      const state = await loadState();
-      await saveState({ ...initialState(), memberId: state.memberId });
+    case 'unpair':
+      await update((state) => ({ ...initialState(), memberId: state.memberId }));
       await updateBadge(initialState());
       return { ok: true };
-    }
     default:
       return { ok: false };
   }

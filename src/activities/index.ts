@@ -4,6 +4,7 @@ import { composeAccountEmail } from '../email/account-emails';
 import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../db/repository';
 import { sessionForAccount } from '../db/linkedin-sessions';
 import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
+import { createConnectionActivities } from './connection-activities';
 import { reconnectLinkPath } from '../tokens';
 import { enqueueBackendEvents, eventsFromJournal } from '../backend-events/outbox';
 import { UnipileCallError } from '../unipile/unipile-api';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createLinkedinActivities(deps),
+    ...createConnectionActivities(deps),
 
     /**
      * Writes the account row (with the workflow's view, which backend reads answer from) and appends the

@@ -1,6 +1,7 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './deps';
+import { connectionRoutes } from './connection-routes';
 import { backendRoutes } from './backend-routes';
 import { extensionRoutes } from './extension-routes';
 import { errorHandler, HttpError, sendError } from './http-errors';
@@ -91,6 +92,8 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
   app.use(backendRoutes(deps));
+  // Behind the same bearer token: backendRoutes' guard covers every /api path before this router is reached.
+  app.use(connectionRoutes(deps));
   app.use(extensionRoutes(deps));
   app.use(peoplePages(deps));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'No such route'));

@@ -20,6 +20,8 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { hashToken } from './extension-auth';
 import { createHostedLink } from './links';
+import { ACCOUNT_TYPES, connectionBody } from '../connections/connection-input';
+import { startConnection } from '../services/custom-auth-connections';
 
 export const accountParams = z.object({ accountId: accountIdSchema });
 export const userParams = z.object({ userId: userIdSchema });
@@ -364,6 +366,16 @@ export function backendRoutes(deps: ApiDeps): Router {
   router.post('/api/accounts/:accountId/reconnect', async (req, res) => {
     const row = await accountOr404(db, req.params.accountId);
     if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
+    if (req.body && typeof req.body === 'object' && 'provider' in req.body) {
+      // With a provider body: reconnect in place by custom authentication (SPEC §10.4), a connection like any other.
+      const body = parse(connectionBody, req.body);
+      if (!ACCOUNT_TYPES[body.provider]?.includes(row.account_type ?? '')) {
+        throw new HttpError(409, 'provider_mismatch', `Account ${row.account_id} is a ${row.account_type} account`);
+      }
+      if (!row.user_id) throw new HttpError(409, 'no_owner', 'The account belongs to no user yet');
+      res.status(202).json(await startConnection(deps, { userId: row.user_id, body, reconnect: row.account_id }));
+      return;
+    }
     try {
       const attempt = await temporal.workflow
         .getHandle(accountWorkflowId(row.account_id))

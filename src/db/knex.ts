@@ -7,6 +7,7 @@ import * as hostedLinks from '../../migrations/20261129000003_hosted_links';
 import * as checkpointExpiry from '../../migrations/20261129000004_checkpoint_expiry';
 import * as reconcile from '../../migrations/20261129000005_reconcile';
 import * as backendEvents from '../../migrations/20261129000006_backend_events';
+import * as connections from '../../migrations/20261129000007_connections';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261129000004_checkpoint_expiry': checkpointExpiry,
   '20261129000005_reconcile': reconcile,
   '20261129000006_backend_events': backendEvents,
+  '20261129000007_connections': connections,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -32,9 +32,10 @@ export const receiptSchema = z.discriminatedUnion('source', [
     accountId: accountIdSchema,
     payload: statusPayload,
   }),
-  // The account now belongs to one of our users: hosted-auth callback or a finished cookie connection.
+  // The account now belongs to one of our users: hosted-auth callback, a finished cookie connection, or a finished
+  // custom-authentication connection.
   z.object({
-    source: z.enum(['hosted_auth', 'cookie_connection']),
+    source: z.enum(['hosted_auth', 'cookie_connection', 'custom_auth']),
     accountId: accountIdSchema,
     payload: linkedPayload,
   }),
@@ -56,6 +57,7 @@ function messageOf(event: InboundEvent, callbackStatus?: string): string {
     case 'hosted_auth':
       return callbackStatus ?? 'LINKED';
     case 'cookie_connection':
+    case 'custom_auth':
       return 'LINKED';
   }
 }

@@ -313,7 +313,8 @@ export class ReceiptForwarder implements Forwarding {
 
     switch (event.source) {
       case 'hosted_auth':
-      case 'cookie_connection': {
+      case 'cookie_connection':
+      case 'custom_auth': {
         const { cookie, ...link } = event.payload;
         const linked = { userId: link.userId, provider: link.provider, ...(link.name ? { name: link.name } : {}) };
         const result = await signalAccount(temporal, settings, accountId, { linked }, { ...hints, ...linked, cookie });

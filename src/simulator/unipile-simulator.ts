@@ -7,6 +7,10 @@ import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { escapeHtml } from '../html';
 import { close, listen } from '../http-listen';
+import { customAuthRoutes, type Intent } from './custom-auth';
+import type { Outcome } from './scripting';
+
+export type { Outcome } from './scripting';
 
 export interface SimAccount {
   object: 'Account';
@@ -46,28 +50,6 @@ interface HostedLink {
   failure_redirect_url?: string;
 }
 
-/** A scripted answer for the next call of an operation. */
-export interface Outcome {
-  /**
-   * succeed: the normal success; fail: the operation's own failure answer (restart: AccountFailedToRestart;
-   * connect/reconnect: 401 invalid_credentials); checkpoint: a Checkpoint answer; http_error: an error body.
-   */
-  result: 'succeed' | 'fail' | 'checkpoint' | 'http_error';
-  status?: number;
-  type?: string;
-  delayMs?: number;
-  /** For checkpoint: its type (2FA, OTP, IN_APP_VALIDATION) and the code that solves it. */
-  checkpointType?: string;
-  code?: string;
-}
-
-interface Intent {
-  accountId: string;
-  kind: 'create' | 'reconnect';
-  code: string;
-  name: string;
-}
-
 export interface RecordedCall {
   method: string;
   path: string;
@@ -91,6 +73,8 @@ export interface SimulatorOptions {
   webhookRetryDelayMs?: number;
   /** Keeps accounts and webhooks across restarts (npm run dev). */
   stateFile?: string;
+  /** A waiting WhatsApp/Telegram QR code is replaced by a new one when read this long after it was issued. */
+  qrRotateMs?: number;
 }
 
 const MS_ISO = /^[1-2]\d{3}-[0-1]\d-[0-3]\dT\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -181,7 +165,7 @@ export class UnipileSimulator {
     this.defaults.set(operation, outcome);
   }
 
-  private nextOutcome(operation: string, accountId?: string): Outcome {
+  nextOutcome(operation: string, accountId?: string): Outcome {
     for (const key of accountId ? [`${operation}:${accountId}`, operation] : [operation]) {
       const queue = this.scripts.get(key);
       if (queue && queue.length > 0) return queue.shift()!;
@@ -190,13 +174,18 @@ export class UnipileSimulator {
   }
 
   /** Applies a scripted delay and, for http_error, answers with the error body. Returns true when answered. */
-  private async applyOutcome(outcome: Outcome, res: Response): Promise<boolean> {
+  async applyOutcome(outcome: Outcome, res: Response): Promise<boolean> {
     if (outcome.delayMs) await sleep(outcome.delayMs);
     if (outcome.result !== 'http_error') return false;
     const status = outcome.status ?? 500;
     const type = outcome.type ?? (status === 429 ? 'too_many_requests' : 'unexpected_error');
     res.status(status).json(errorBody(status, type.replace(/^errors\//, ''), 'Scripted error'));
     return true;
+  }
+
+  /** Unipile's error body (unipile-api.md §6). */
+  errorBody(status: number, type: string, title: string, detail?: string) {
+    return errorBody(status, type, title, detail);
   }
 
   createAccount(input: { type: string; name?: string; id?: string; status?: string }): SimAccount {
@@ -302,6 +291,9 @@ export class UnipileSimulator {
       next();
     });
 
+    // Custom authentication for every provider; LinkedIn cookies fall through to the handlers below.
+    customAuthRoutes(this, app, this.options.qrRotateMs ?? 30_000);
+
     app.post('/api/v1/hosted/accounts/link', async (req, res) => {
       if (await this.applyOutcome(this.nextOutcome('hosted_link'), res)) return;
       const b = (req.body ?? {}) as Record<string, unknown>;
@@ -399,8 +391,13 @@ export class UnipileSimulator {
         this.intents.set(accountId, {
           accountId,
           kind: operation === 'connect' ? 'create' : 'reconnect',
-          code: outcome.code ?? '123456',
+          accountType: 'LINKEDIN',
           name: 'LinkedIn user',
+          checkpointType: type,
+          code: outcome.code ?? '123456',
+          source: outcome.source,
+          chain: [...(outcome.then ?? [])],
+          alternative: outcome.alternative,
         });
         res.status(201).json({ object: 'Checkpoint', account_id: accountId, checkpoint: { type } });
         return;
@@ -418,30 +415,6 @@ export class UnipileSimulator {
 
     app.post('/api/v1/accounts', async (req, res) => {
       await cookieAuth('connect', newId(), (req.body ?? {}) as Record<string, unknown>, res);
-    });
-
-    app.post('/api/v1/accounts/checkpoint', async (req, res) => {
-      const b = (req.body ?? {}) as { account_id?: string; code?: string; provider?: string };
-      const intent = b.account_id ? this.intents.get(b.account_id) : undefined;
-      if (!intent) {
-        res.status(500).json(errorBody(500, 'authentication_intent_error', 'Authentication intent error'));
-        return;
-      }
-      const outcome = this.nextOutcome('checkpoint', intent.accountId);
-      if (await this.applyOutcome(outcome, res)) return;
-      if (b.code !== intent.code) {
-        res.status(401).json(errorBody(401, 'invalid_checkpoint_solution', 'Invalid checkpoint solution'));
-        return;
-      }
-      this.intents.delete(intent.accountId);
-      if (intent.kind === 'create') {
-        this.createAccount({ type: 'LINKEDIN', id: intent.accountId, name: intent.name });
-        res.status(201).json({ object: 'AccountCreated', account_id: intent.accountId });
-        this.emitStatus(intent.accountId, 'CREATION_SUCCESS', 'LINKEDIN');
-      } else {
-        res.status(201).json({ object: 'AccountReconnected', account_id: intent.accountId });
-        this.emitStatus(intent.accountId, 'RECONNECTED', 'LINKEDIN');
-      }
     });
 
     app.post('/api/v1/accounts/:id', async (req, res) => {

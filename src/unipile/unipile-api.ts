@@ -24,6 +24,8 @@ export interface UnipileAccount {
   name: string;
   created_at: string;
   sources: { id: string; status: string }[];
+  /** While an intent waits (the simulator, and what we read of Unipile): its current checkpoint. */
+  checkpoint?: UnipileCheckpoint;
 }
 
 export interface HostedLinkInput {
@@ -36,6 +38,8 @@ export interface HostedLinkInput {
   success_redirect_url?: string;
   failure_redirect_url?: string;
 }
+
+const JSON_BODY = { 'Content-Type': 'application/json' } as const;
 
 /** The SDK joins path segments as given: an id is always encoded, so it can never name another endpoint. */
 const segment = (id: string): string => encodeURIComponent(id);
@@ -119,9 +123,38 @@ export class UnipileApi {
     );
   }
 
-  solveCheckpoint(accountId: string, code: string): Promise<ConnectAnswer> {
+  solveCheckpoint(accountId: string, code: string, provider = 'LINKEDIN'): Promise<ConnectAnswer> {
     return this.call('checkpoint', () =>
-      this.sdk.account.solveCodeCheckpoint({ account_id: accountId, provider: 'LINKEDIN', code } as never),
+      this.sdk.account.solveCodeCheckpoint({ account_id: accountId, provider, code } as never),
+    );
+  }
+
+  /**
+   * POST /api/v1/accounts with any provider's body (credentials, IMAP/SMTP, or nothing for a QR code), through the
+   * SDK's transport: one call for every provider, the body exactly as unipile-api.md §3.2 documents it.
+   */
+  connectAccount(body: CustomAuthBody): Promise<ConnectAnswer> {
+    return this.call('connect', () =>
+      this.sdk.request.send({ path: ['accounts'], method: 'POST', body, headers: JSON_BODY }),
+    );
+  }
+
+  /** POST /api/v1/accounts/{id}: the same body, reconnecting the account in place. */
+  reconnectAccount(accountId: string, body: CustomAuthBody): Promise<ConnectAnswer> {
+    return this.call('reconnect', () =>
+      this.sdk.request.send({ path: ['accounts', segment(accountId)], method: 'POST', body, headers: JSON_BODY }),
+    );
+  }
+
+  /** POST /api/v1/accounts/checkpoint/resend: LinkedIn, Instagram and Messenger send the code again. */
+  async resendCheckpoint(accountId: string, provider: string): Promise<void> {
+    await this.call('resend checkpoint', () =>
+      this.sdk.request.send({
+        path: ['accounts', 'checkpoint', 'resend'],
+        method: 'POST',
+        body: { account_id: accountId, provider },
+        headers: JSON_BODY,
+      }),
     );
   }
 
@@ -159,9 +192,19 @@ export interface LinkedinCookieAuth {
   ip?: string;
 }
 
+/** A custom-authentication body: `provider` and that provider's documented fields (SPEC §10.4). */
+export type CustomAuthBody = { provider: string } & Record<string, string | number>;
+
+export interface UnipileCheckpoint {
+  type: string;
+  source?: string;
+  contract_options?: { id: string; name: string }[];
+  qrcode?: string;
+}
+
 export type ConnectAnswer =
   | { object: 'AccountCreated' | 'AccountReconnected'; account_id: string }
-  | { object: 'Checkpoint'; account_id: string; checkpoint: { type: string } };
+  | { object: 'Checkpoint'; account_id: string; checkpoint: UnipileCheckpoint };
 
 /** The status an Account object reports: the worst of its sources (there is no top-level status). */
 export function accountStatus(account: UnipileAccount): string {

@@ -1,4 +1,5 @@
 // Entry point of the workflow bundle (workflowsPath): every workflow type the worker registers.
 export { accountWorkflow } from './account-workflow';
+export { connectionWorkflow } from './connection-workflow';
 export { linkedinConnectWorkflow } from './linkedin-connect-workflow';
 export { reconcileAccountsWorkflow } from './reconcile-workflow';

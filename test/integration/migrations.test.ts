@@ -9,6 +9,7 @@ const TABLES = [
   'account_events',
   'accounts',
   'backend_events',
+  'connections',
   'email_log',
   'extension_tokens',
   'hosted_links',
@@ -31,6 +32,7 @@ describe('migrations on the embedded database (PGlite)', () => {
       '20261129000004_checkpoint_expiry',
       '20261129000005_reconcile',
       '20261129000006_backend_events',
+      '20261129000007_connections',
     ]);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
@@ -66,6 +68,7 @@ describe('migrations on PostgreSQL', () => {
       '20261129000004_checkpoint_expiry',
       '20261129000005_reconcile',
       '20261129000006_backend_events',
+      '20261129000007_connections',
     ]);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);

@@ -1,0 +1,180 @@
+import { log } from '@temporalio/activity';
+import { connectionById, ERASED, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
+import { upsertAccount } from '../db/repository';
+import { receiveEvents } from '../inbound/inbound-events';
+import { accountStatus, UnipileCallError, type ConnectAnswer } from '../unipile/unipile-api';
+import {
+  accountWorkflowId,
+  type ConnectionAttempt,
+  type ConnectionStep,
+  type StepAnswerKind,
+} from '../workflows/definitions';
+import type { LinkedinDeps } from './linkedin-activities';
+
+/**
+ * Activities of custom-authentication connections. They alone see what the user typed and Unipile's QR payloads:
+ * read from the connection's row (encrypted), sent to Unipile, erased once used. The workflow gets ids and types.
+ */
+export function createConnectionActivities(deps: LinkedinDeps) {
+  const { db, unipile, cipher } = deps;
+
+  async function connection(id: string): Promise<ConnectionRow> {
+    const row = await connectionById(db, id);
+    if (!row) throw new Error(`no connection ${id}`);
+    return row;
+  }
+
+  /** Unipile's answer as a step; a QR payload is stored encrypted for the API to show, never returned. */
+  async function attemptOf(row: ConnectionRow, answer: ConnectAnswer): Promise<ConnectionAttempt> {
+    if (answer.object !== 'Checkpoint') return { kind: 'connected', accountId: answer.account_id };
+    const { type, source, contract_options: options, qrcode } = answer.checkpoint ?? { type: 'UNKNOWN' };
+    if (type === 'QRCODE') {
+      await db('connections')
+        .where({ id: row.id })
+        .update({ qrcode_ciphertext: qrcode ? sealSecret(cipher, row.id, 'qrcode', qrcode) : null });
+      return { kind: 'qrcode', accountId: answer.account_id };
+    }
+    return {
+      kind: 'checkpoint',
+      accountId: answer.account_id,
+      checkpoint: type,
+      ...(source ? { source } : {}),
+      ...(options ? { options: options.map((o) => ({ id: String(o.id), name: String(o.name) })) } : {}),
+    };
+  }
+
+  /** Final answers become outcomes; transient ones are thrown, for the activity's retries. */
+  function failureOf(err: unknown): ConnectionAttempt {
+    if (!(err instanceof UnipileCallError)) throw err;
+    // 425: another intent runs for this account at Unipile; retrying within seconds would not help the user.
+    if (err.status === 425) return { kind: 'failed', error: 'intent_in_progress' };
+    if (err.type === 'errors/invalid_checkpoint_solution') return { kind: 'wrong_code' };
+    if (err.type === 'errors/authentication_intent_error')
+      return { kind: 'failed', error: 'authentication_intent_error' };
+    if (err.transient) throw err;
+    return { kind: 'failed', error: err.type.replace(/^errors\//, '') };
+  }
+
+  return {
+    /** The first call: POST /api/v1/accounts (or /accounts/{id} to reconnect) with the stored credentials. */
+    async startConnectionAttempt(input: { connectionId: string }): Promise<ConnectionAttempt> {
+      const row = await connection(input.connectionId);
+      const fields = row.credentials_ciphertext
+        ? (JSON.parse(openSecret(cipher, row.id, 'credentials', row.credentials_ciphertext)) as Record<
+            string,
+            string | number
+          >)
+        : {};
+      const body = { ...fields, provider: row.provider };
+      let attempt: ConnectionAttempt;
+      try {
+        const answer =
+          row.kind === 'reconnect' && row.account_id
+            ? await unipile.reconnectAccount(row.account_id, body)
+            : await unipile.connectAccount(body);
+        attempt = await attemptOf(row, answer);
+      } catch (err) {
+        attempt = failureOf(err);
+      }
+      // Unipile has answered: the password is no longer needed (a new attempt is a new connection).
+      await db('connections').where({ id: row.id }).update({ credentials_ciphertext: null });
+      return attempt;
+    },
+
+    /** The user's answer to the current step, read from the row and erased once Unipile has answered it. */
+    async answerConnectionStep(input: {
+      connectionId: string;
+      accountId: string;
+      kind: StepAnswerKind;
+    }): Promise<ConnectionAttempt> {
+      const row = await connection(input.connectionId);
+      try {
+        if (input.kind === 'resend') {
+          await unipile.resendCheckpoint(input.accountId, row.provider);
+          return { kind: 'unchanged' };
+        }
+        let code = 'TRY_ANOTHER_WAY';
+        if (input.kind !== 'try_another_way') {
+          if (!row.answer_ciphertext) return { kind: 'wrong_code' };
+          code = openSecret(cipher, row.id, 'answer', row.answer_ciphertext);
+        }
+        const attempt = await attemptOf(row, await unipile.solveCheckpoint(input.accountId, code, row.provider));
+        await db('connections').where({ id: row.id }).update({ answer_ciphertext: null });
+        return attempt;
+      } catch (err) {
+        const attempt = failureOf(err);
+        await db('connections').where({ id: row.id }).update({ answer_ciphertext: null });
+        return attempt;
+      }
+    },
+
+    /** A QR code or an in-app validation: connected yet? A new QR code is kept (encrypted) for the API to show. */
+    async pollConnection(input: { connectionId: string; accountId: string }): Promise<ConnectionAttempt> {
+      const account = await unipile.getAccount(input.accountId);
+      if (!account) return { kind: 'unchanged' };
+      if (accountStatus(account) === 'OK') return { kind: 'connected', accountId: account.id };
+      const qrcode = account.checkpoint?.type === 'QRCODE' ? account.checkpoint.qrcode : undefined;
+      if (qrcode) {
+        await db('connections')
+          .where({ id: input.connectionId })
+          .update({ qrcode_ciphertext: sealSecret(cipher, input.connectionId, 'qrcode', qrcode) });
+      }
+      return { kind: 'unchanged' };
+    },
+
+    /** Where the connection stands, for GET /api/connections/:id; a final state erases every secret. */
+    async recordConnectionStep(input: {
+      connectionId: string;
+      step: ConnectionStep;
+      state: ConnectionRow['state'];
+      accountId: string | null;
+    }): Promise<void> {
+      const expiresAt = 'expiresAt' in input.step ? input.step.expiresAt : null;
+      await db('connections')
+        .where({ id: input.connectionId })
+        .update({
+          step: JSON.stringify(input.step),
+          state: input.state,
+          expires_at: expiresAt,
+          ...(input.accountId ? { account_id: input.accountId } : {}),
+          ...(input.state === 'pending' ? {} : ERASED),
+          updated_at: db.fn.now(),
+        });
+    },
+
+    /**
+     * Unipile accepted the last step: the account row and its long-lived workflow, exactly as after hosted auth
+     * (the account's type and name confirmed with Unipile), owned by the connection's user.
+     */
+    async finishConnection(input: { connectionId: string; accountId: string }): Promise<void> {
+      const row = await connection(input.connectionId);
+      const account = await unipile.getAccount(input.accountId);
+      const provider = account?.type ?? row.provider;
+      const name = account?.name?.slice(0, 256) ?? null;
+      await receiveEvents(
+        { db, forwarding: deps.forwarding },
+        [{ source: 'custom_auth', accountId: input.accountId, payload: { userId: row.user_id, provider, name } }],
+        async (trx) => {
+          await upsertAccount(trx, {
+            accountId: input.accountId,
+            workflowId: accountWorkflowId(input.accountId),
+            provider,
+            userId: row.user_id,
+            name,
+          });
+          await trx('connections')
+            .where({ id: row.id })
+            .update({
+              step: JSON.stringify({ type: 'connected', accountId: input.accountId }),
+              state: 'connected',
+              account_id: input.accountId,
+              expires_at: null,
+              ...ERASED,
+              updated_at: trx.fn.now(),
+            });
+        },
+      );
+      log.info('account connected by custom authentication', { accountId: input.accountId, provider });
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { CookieCipher } from '../cookies/cookie-cipher';
+import type { ConnectionStep } from '../workflows/definitions';
+
+/** A custom-authentication connection row (migration 20261129000007). */
+export interface ConnectionRow {
+  id: string;
+  user_id: string;
+  provider: string;
+  kind: 'create' | 'reconnect';
+  account_id: string | null;
+  step: ConnectionStep;
+  state: 'pending' | 'connected' | 'failed' | 'expired';
+  expires_at: Date | null;
+  credentials_ciphertext: string | null;
+  answer_ciphertext: string | null;
+  qrcode_ciphertext: string | null;
+}
+
+/** The secrets a connection may hold for a while, each bound to its connection and its purpose. */
+export type ConnectionSecret = 'credentials' | 'answer' | 'qrcode';
+const aad = (connectionId: string, secret: ConnectionSecret) => ['connection', connectionId, secret] as const;
+
+export const sealSecret = (cipher: CookieCipher, connectionId: string, secret: ConnectionSecret, value: string) =>
+  cipher.encrypt(value, aad(connectionId, secret));
+export const openSecret = (cipher: CookieCipher, connectionId: string, secret: ConnectionSecret, sealed: string) =>
+  cipher.decrypt(sealed, aad(connectionId, secret));
+
+/** Unguessable: a connection id is what the backend uses to answer steps. */
+export const newConnectionId = (): string => `conn_${randomBytes(16).toString('base64url')}`;
+
+export async function connectionById(db: Knex, id: string): Promise<ConnectionRow | undefined> {
+  return (await db<ConnectionRow>('connections').where({ id }).first()) as ConnectionRow | undefined;
+}
+
+/** Final states erase every secret the connection held. */
+export const ERASED = { credentials_ciphertext: null, answer_ciphertext: null, qrcode_ciphertext: null } as const;

@@ -1,0 +1,268 @@
+// Custom (native) authentication in the simulator, for every provider (unipile-api.md §3.2–3.4): credentials for
+// LinkedIn, Instagram, Messenger and Twitter, IMAP/SMTP for MAIL, QR codes for WhatsApp and Telegram, and the
+// checkpoints Unipile answers with — chained, switched with TRY_ANOTHER_WAY, resent, approved in the app or scanned.
+// Scripts decide the outcome of each call (`connect`, `reconnect`, `checkpoint` operations); control endpoints under
+// /_sim/intents play the person's part (scan the QR code, approve in the app, let the QR code rotate).
+import { randomBytes } from 'node:crypto';
+import type { Express, Response } from 'express';
+import type { Outcome } from './scripting';
+
+/** What these routes use of the simulator. */
+export interface SimulatorCore {
+  readonly intents: Map<string, Intent>;
+  readonly accounts: Map<string, unknown>;
+  nextOutcome(operation: string, accountId?: string): Outcome;
+  applyOutcome(outcome: Outcome, res: Response): Promise<boolean>;
+  errorBody(status: number, type: string, title: string, detail?: string): object;
+  createAccount(input: { type: string; name?: string; id?: string }): unknown;
+  emitStatus(accountId: string, message: string, accountType?: string): void;
+}
+
+/** An authentication intent waiting for its next step, by the account id Unipile gave it. */
+export interface Intent {
+  accountId: string;
+  kind: 'create' | 'reconnect';
+  /** The account type the account gets (LINKEDIN, MAIL, WHATSAPP…). */
+  accountType: string;
+  name: string;
+  checkpointType: string;
+  /** What solves the current checkpoint (a code, a contract id); undefined: nothing typed solves it. */
+  code?: string;
+  source?: string;
+  contractOptions?: { id: string; name: string }[];
+  /** Checkpoints that follow this one once solved. */
+  chain: Outcome[];
+  /** What TRY_ANOTHER_WAY switches to. */
+  alternative?: Outcome;
+  qrcode?: string;
+  qrIssuedAt?: number;
+}
+
+const CREDENTIAL_PROVIDERS = new Set(['LINKEDIN', 'INSTAGRAM', 'MESSENGER', 'TWITTER']);
+const QR_PROVIDERS = new Set(['WHATSAPP', 'TELEGRAM']);
+const PHONE = /^\(\+\d{1,4}\)\d{4,15}$/;
+const DEFAULT_CONTRACTS = [
+  { id: 'contract-recruiter-lite', name: 'Recruiter Lite' },
+  { id: 'contract-sales-nav', name: 'Sales Navigator' },
+];
+
+const newQr = (): string => `sim-qr-${randomBytes(12).toString('base64url')}`;
+
+function bodyProblems(b: Record<string, unknown>): string[] {
+  const provider = String(b.provider ?? '');
+  const text = (key: string) => typeof b[key] === 'string' && (b[key] as string).length > 0;
+  const problems: string[] = [];
+  if (CREDENTIAL_PROVIDERS.has(provider)) {
+    for (const key of ['username', 'password']) if (!text(key)) problems.push(`${key} is required`);
+  } else if (provider === 'MAIL') {
+    for (const key of ['imap_host', 'imap_user', 'imap_password', 'smtp_host', 'smtp_user', 'smtp_password'])
+      if (!text(key)) problems.push(`${key} is required`);
+    for (const key of ['imap_port', 'smtp_port'])
+      if (!Number.isInteger(b[key]) || (b[key] as number) < 1 || (b[key] as number) > 65535)
+        problems.push(`${key} must be a port number`);
+  } else if (!QR_PROVIDERS.has(provider)) {
+    problems.push('provider is not supported');
+  }
+  return problems;
+}
+
+/** The Checkpoint answer for an intent's current step. */
+function checkpointBody(intent: Intent) {
+  return {
+    object: 'Checkpoint',
+    account_id: intent.accountId,
+    checkpoint: {
+      type: intent.checkpointType,
+      ...(intent.source ? { source: intent.source } : {}),
+      ...(intent.checkpointType === 'CONTRACT_CHOOSER' ? { contract_options: intent.contractOptions } : {}),
+      ...(intent.checkpointType === 'QRCODE' ? { qrcode: intent.qrcode } : {}),
+    },
+  };
+}
+
+/** Moves an intent to the checkpoint an outcome describes. */
+function enter(intent: Intent, outcome: Outcome): void {
+  intent.checkpointType = outcome.checkpointType ?? '2FA';
+  intent.source = outcome.source;
+  intent.alternative = outcome.alternative;
+  intent.contractOptions =
+    intent.checkpointType === 'CONTRACT_CHOOSER' ? (outcome.contractOptions ?? DEFAULT_CONTRACTS) : undefined;
+  intent.code =
+    intent.checkpointType === 'IN_APP_VALIDATION'
+      ? undefined
+      : intent.checkpointType === 'CONTRACT_CHOOSER'
+        ? (outcome.code ?? intent.contractOptions![0]!.id)
+        : (outcome.code ?? '123456');
+}
+
+export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: number): void {
+  /** The intent becomes an account (created or reconnected), as when Unipile accepts the last step. */
+  const complete = (intent: Intent, res?: Response): void => {
+    sim.intents.delete(intent.accountId);
+    if (intent.kind === 'create') {
+      sim.createAccount({ type: intent.accountType, id: intent.accountId, name: intent.name });
+      res?.status(201).json({ object: 'AccountCreated', account_id: intent.accountId });
+      sim.emitStatus(intent.accountId, 'CREATION_SUCCESS', intent.accountType);
+    } else {
+      res?.status(201).json({ object: 'AccountReconnected', account_id: intent.accountId });
+      sim.emitStatus(intent.accountId, 'RECONNECTED', intent.accountType);
+    }
+  };
+
+  /** POST /api/v1/accounts and /api/v1/accounts/{id} for everything but LinkedIn cookies. */
+  const authenticate = async (
+    kind: 'create' | 'reconnect',
+    accountId: string,
+    b: Record<string, unknown>,
+    res: Response,
+  ): Promise<void> => {
+    const problems = bodyProblems(b);
+    if (problems.length > 0) {
+      res.status(400).json(sim.errorBody(400, 'invalid_parameters', 'Invalid parameters', problems.join('; ')));
+      return;
+    }
+    const operation = kind === 'create' ? 'connect' : 'reconnect';
+    const outcome = sim.nextOutcome(operation, kind === 'reconnect' ? accountId : undefined);
+    if (await sim.applyOutcome(outcome, res)) return;
+    if (outcome.result === 'fail') {
+      res.status(401).json(sim.errorBody(401, 'invalid_credentials', 'Invalid credentials'));
+      return;
+    }
+    const provider = String(b.provider);
+    const accountType = provider === 'MAIL' ? 'MAIL' : provider;
+    const name = typeof b.username === 'string' ? b.username : typeof b.imap_user === 'string' ? b.imap_user : provider;
+    const intent: Intent = { accountId, kind, accountType, name, checkpointType: '', chain: [] };
+    if (QR_PROVIDERS.has(provider)) {
+      intent.checkpointType = 'QRCODE';
+      intent.qrcode = newQr();
+      intent.qrIssuedAt = Date.now();
+      intent.chain = outcome.result === 'checkpoint' ? [outcome, ...(outcome.then ?? [])] : [];
+    } else if (outcome.result === 'checkpoint') {
+      enter(intent, outcome);
+      intent.chain = [...(outcome.then ?? [])];
+    } else {
+      complete(intent, res);
+      return;
+    }
+    sim.intents.set(accountId, intent);
+    res.status(201).json(checkpointBody(intent));
+  };
+
+  app.post('/api/v1/accounts/checkpoint/resend', (req, res) => {
+    const intent = sim.intents.get(String((req.body as { account_id?: unknown })?.account_id ?? ''));
+    if (!intent) {
+      res.status(500).json(sim.errorBody(500, 'authentication_intent_error', 'Authentication intent error'));
+      return;
+    }
+    res.json({ object: 'CheckpointResend', account_id: intent.accountId, success: true });
+  });
+
+  /** Solving a checkpoint, whatever started the intent (credentials, cookies, a QR code). */
+  app.post('/api/v1/accounts/checkpoint', async (req, res) => {
+    const b = (req.body ?? {}) as { account_id?: string; code?: string };
+    const intent = b.account_id ? sim.intents.get(b.account_id) : undefined;
+    if (!intent) {
+      res.status(500).json(sim.errorBody(500, 'authentication_intent_error', 'Authentication intent error'));
+      return;
+    }
+    if (await sim.applyOutcome(sim.nextOutcome('checkpoint', intent.accountId), res)) return;
+    if (b.code === 'TRY_ANOTHER_WAY' && intent.alternative) {
+      enter(intent, intent.alternative);
+      res.status(201).json(checkpointBody(intent));
+      return;
+    }
+    const solved =
+      intent.checkpointType === 'PHONE_REGISTER'
+        ? typeof b.code === 'string' && PHONE.test(b.code)
+        : intent.checkpointType === 'CONTRACT_CHOOSER'
+          ? !!intent.contractOptions?.some((c) => c.id === b.code)
+          : intent.code !== undefined && b.code === intent.code;
+    if (!solved) {
+      res.status(401).json(sim.errorBody(401, 'invalid_checkpoint_solution', 'Invalid checkpoint solution'));
+      return;
+    }
+    const following = intent.chain.shift();
+    if (following) {
+      enter(intent, following);
+      intent.chain = [...intent.chain, ...(following.then ?? [])];
+      res.status(201).json(checkpointBody(intent));
+      return;
+    }
+    complete(intent, res);
+  });
+
+  /** An intent still waiting shows as a CONNECTING account, with its current QR code (rotated as it ages). */
+  app.get('/api/v1/accounts/:id', (req, res, next) => {
+    const intent = sim.intents.get(req.params.id);
+    if (sim.accounts.has(req.params.id) || !intent) {
+      next();
+      return;
+    }
+    if (intent.checkpointType === 'QRCODE' && Date.now() - (intent.qrIssuedAt ?? 0) >= qrRotateMs) {
+      intent.qrcode = newQr();
+      intent.qrIssuedAt = Date.now();
+    }
+    res.json({
+      object: 'Account',
+      id: intent.accountId,
+      type: intent.accountType,
+      name: intent.name,
+      created_at: new Date().toISOString(),
+      groups: [],
+      connection_params: {},
+      sources: [{ id: `${intent.accountId}_MESSAGING`, status: 'CONNECTING' }],
+      checkpoint: checkpointBody(intent).checkpoint,
+    });
+  });
+
+  app.post('/api/v1/accounts', async (req, res, next) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if (b.provider === 'LINKEDIN' && b.access_token !== undefined) {
+      next(); // cookies: the simulator's cookie handler
+      return;
+    }
+    await authenticate('create', randomBytes(16).toString('base64url').slice(0, 22), b, res);
+  });
+
+  app.post('/api/v1/accounts/:id', async (req, res, next) => {
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    if ((b.provider === 'LINKEDIN' && b.access_token !== undefined) || !sim.accounts.has(req.params.id)) {
+      next();
+      return;
+    }
+    await authenticate('reconnect', req.params.id, b, res);
+  });
+
+  // The person's part.
+  const withIntent = (path: string, act: (intent: Intent, res: Response) => void) =>
+    app.post(`/_sim/intents/:id/${path}`, (req, res) => {
+      const intent = sim.intents.get(req.params.id);
+      if (!intent) res.status(404).json({ error: 'no intent waits for this account' });
+      else act(intent, res);
+    });
+  // Scanning the QR code (or approving in the app) completes the step, or moves to the next scripted checkpoint.
+  const proceed = (intent: Intent, res: Response) => {
+    const following = intent.chain.shift();
+    if (following) {
+      enter(intent, following);
+      intent.chain = [...intent.chain, ...(following.then ?? [])];
+      res.json({ ok: true, checkpoint: intent.checkpointType });
+    } else {
+      complete(intent);
+      res.json({ ok: true, connected: intent.accountId });
+    }
+  };
+  withIntent('scan', (intent, res) => {
+    if (intent.checkpointType !== 'QRCODE') res.status(409).json({ error: 'no QR code to scan' });
+    else proceed(intent, res);
+  });
+  withIntent('approve', (intent, res) => {
+    if (intent.checkpointType !== 'IN_APP_VALIDATION') res.status(409).json({ error: 'nothing to approve' });
+    else proceed(intent, res);
+  });
+  withIntent('rotate', (intent, res) => {
+    intent.qrcode = newQr();
+    intent.qrIssuedAt = Date.now();
+    res.json({ ok: true });
+  });
+}

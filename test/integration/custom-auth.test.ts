@@ -1,0 +1,314 @@
+import { connectionWorkflowId } from '../../src/workflows/definitions';
+import { Stack, waitFor } from '../helpers/stack';
+
+// Custom authentication for every provider (SPEC §10.4), through the backend API as a product's own connect form
+// would use it, against the simulator over HTTP. Each step waits CHECKPOINT_TIMEOUT (4 s here); QR codes and in-app
+// validations are checked every CONNECTION_POLL_INTERVAL (300 ms here).
+describe('custom authentication: every provider, every step', () => {
+  const stack = new Stack({ env: { CHECKPOINT_TIMEOUT: '4s', CONNECTION_POLL_INTERVAL: '300ms' } });
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  const connectionIds: string[] = [];
+  /** Every secret a test typed or Unipile sent: none may be left anywhere once the connections are done. */
+  const secrets: string[] = [];
+  const connect = async (userId: string, body: Record<string, unknown>) => {
+    const res = await stack.api$('POST', `/api/users/${userId}/accounts`, body);
+    if (res.json?.connectionId) connectionIds.push(res.json.connectionId);
+    return res;
+  };
+  const answer = (connectionId: string, body: Record<string, unknown>) =>
+    stack.api$('POST', `/api/connections/${connectionId}/steps`, body);
+  const read = async (connectionId: string) => (await stack.api$('GET', `/api/connections/${connectionId}`)).json;
+  const ownedBy = async (userId: string, accountId: string) => {
+    const items = (await stack.api$('GET', `/api/users/${userId}/accounts`)).json.items as { accountId: string }[];
+    return items.some((a) => a.accountId === accountId);
+  };
+  /** Unipile's pending intent for the last connection (the simulator's side: the person scans or approves there). */
+  const lastIntent = () => [...stack.sim.intents.values()].at(-1)!;
+
+  test.each([
+    ['LINKEDIN', 'LINKEDIN'],
+    ['INSTAGRAM', 'INSTAGRAM'],
+    ['MESSENGER', 'MESSENGER'],
+    ['TWITTER', 'TWITTER'],
+  ])('%s with username and password → connected, the account owned by the user', async (provider, type) => {
+    const password = `pw-${provider}-s3cret!`;
+    secrets.push(password);
+    const res = await connect(`ca-${provider}`, {
+      provider,
+      username: `${provider.toLowerCase()}@example.test`,
+      password,
+    });
+    expect(res.status).toBe(202);
+    expect(res.json.step).toMatchObject({ type: 'connected' });
+    const { accountId } = res.json.step;
+    expect(await ownedBy(`ca-${provider}`, accountId)).toBe(true);
+    const account = await stack.accountWhen(accountId, (a) => a.status === 'OK');
+    expect(account.provider).toBe(type);
+    const call = stack.connectCalls().at(-1)!.body as Record<string, unknown>;
+    expect(call).toEqual({ provider, username: `${provider.toLowerCase()}@example.test`, password });
+    expect((await stack.client.workflow.getHandle(`account-${accountId}`).describe()).status.name).toBe('RUNNING');
+  });
+
+  test('IMAP/SMTP (MAIL) → connected; a wrong password → failed, naming invalid_credentials', async () => {
+    const mail = {
+      provider: 'MAIL',
+      imap_host: 'imap.example.test',
+      imap_port: 993,
+      imap_user: 'ada@example.test',
+      imap_password: 'imap-s3cret-1',
+      smtp_host: 'smtp.example.test',
+      smtp_port: 465,
+      smtp_user: 'ada@example.test',
+      smtp_password: 'smtp-s3cret-1',
+    };
+    secrets.push('imap-s3cret-1', 'smtp-s3cret-1', 'imap-wrong-2');
+    const ok = await connect('ca-mail', mail);
+    expect(ok.json.step.type).toBe('connected');
+    await stack.accountWhen(ok.json.step.accountId, (a) => a.status === 'OK' && a.provider === 'MAIL');
+
+    stack.script('connect', [{ result: 'fail' }]);
+    const wrong = await connect('ca-mail', { ...mail, imap_password: 'imap-wrong-2' });
+    expect(wrong.status).toBe(202);
+    expect(wrong.json.step).toEqual({ type: 'failed', error: 'invalid_credentials' });
+    expect((await read(wrong.json.connectionId)).step).toEqual({ type: 'failed', error: 'invalid_credentials' });
+    // A finished connection takes no more answers.
+    expect((await answer(wrong.json.connectionId, { code: '1' })).json.error.code).toBe('connection_finished');
+  });
+
+  test('WhatsApp QR code: shown, refreshed as Unipile refreshes it, scanned → connected', async () => {
+    const res = await connect('ca-wa', { provider: 'WHATSAPP' });
+    expect(res.status).toBe(202);
+    expect(res.json.step).toMatchObject({ type: 'qrcode', qrcode: expect.stringMatching(/^sim-qr-/) });
+    const first: string = res.json.step.qrcode;
+    secrets.push(first);
+    const intent = lastIntent();
+    await stack.simApi('POST', `/_sim/intents/${intent.accountId}/rotate`);
+    const rotated = intent.qrcode!;
+    secrets.push(rotated);
+    await waitFor(async () => (await read(res.json.connectionId)).step.qrcode === rotated, 5000, 'the new QR code');
+    // Scanning is answered in the app, not through the API.
+    expect((await answer(res.json.connectionId, { code: '1' })).status).toBe(409);
+    await stack.simApi('POST', `/_sim/intents/${intent.accountId}/scan`);
+    await waitFor(async () => (await read(res.json.connectionId)).step.type === 'connected', 5000, 'connected');
+    const done = await read(res.json.connectionId);
+    expect(done.step).toEqual({ type: 'connected', accountId: intent.accountId });
+    expect(await ownedBy('ca-wa', intent.accountId)).toBe(true);
+  });
+
+  test('Telegram QR code → scanned → connected', async () => {
+    const res = await connect('ca-tg', { provider: 'TELEGRAM' });
+    expect(res.json.step.type).toBe('qrcode');
+    secrets.push(res.json.step.qrcode);
+    await stack.simApi('POST', `/_sim/intents/${lastIntent().accountId}/scan`);
+    await waitFor(async () => (await read(res.json.connectionId)).step.type === 'connected', 5000, 'connected');
+  });
+
+  test('LinkedIn 2FA: a wrong code is 422 and the step stays; the right code connects', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', source: 'APP', code: '246810' }]);
+    secrets.push('246810', '135799');
+    const res = await connect('ca-2fa', { provider: 'LINKEDIN', username: 'ada@example.test', password: 'li-pw-2fa' });
+    secrets.push('li-pw-2fa');
+    expect(res.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA', source: 'APP' });
+    expect(Date.parse(res.json.step.expiresAt)).toBeGreaterThan(Date.now());
+    const wrong = await answer(res.json.connectionId, { code: '135799' });
+    expect(wrong.status).toBe(422);
+    expect(wrong.json.error.code).toBe('invalid_checkpoint_solution');
+    expect((await read(res.json.connectionId)).step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
+    const right = await answer(res.json.connectionId, { code: '246810' });
+    expect(right.status).toBe(200);
+    expect(right.json.step).toMatchObject({ type: 'connected' });
+    expect(await ownedBy('ca-2fa', right.json.step.accountId)).toBe(true);
+  });
+
+  test('chained: in-app validation → try another way → 2FA → phone → connected', async () => {
+    stack.script('connect', [
+      {
+        result: 'checkpoint',
+        checkpointType: 'IN_APP_VALIDATION',
+        alternative: { result: 'checkpoint', checkpointType: '2FA', code: '777111' },
+        then: [{ result: 'checkpoint', checkpointType: 'PHONE_REGISTER' }],
+      },
+    ]);
+    secrets.push('777111');
+    const res = await connect('ca-chain', {
+      provider: 'LINKEDIN',
+      username: 'bob@example.test',
+      password: 'li-pw-chain',
+    });
+    secrets.push('li-pw-chain');
+    expect(res.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'IN_APP_VALIDATION' });
+    const other = await answer(res.json.connectionId, { action: 'try_another_way' });
+    expect(other.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
+    // A code where a phone number is wanted names the field to send.
+    const twoFa = await answer(res.json.connectionId, { code: '777111' });
+    expect(twoFa.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'PHONE_REGISTER' });
+    const misfit = await answer(res.json.connectionId, { code: '123' });
+    expect(misfit.status).toBe(400);
+    expect(misfit.json.error.message).toContain('phone');
+    const phone = await answer(res.json.connectionId, { phone: '(+33)612345678' });
+    expect(phone.json.step).toMatchObject({ type: 'connected' });
+  });
+
+  test('in-app validation approved in the app → connected without an answer here', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'IN_APP_VALIDATION' }]);
+    const res = await connect('ca-inapp', {
+      provider: 'LINKEDIN',
+      username: 'c@example.test',
+      password: 'li-pw-inapp',
+    });
+    secrets.push('li-pw-inapp');
+    expect(res.json.step.checkpoint).toBe('IN_APP_VALIDATION');
+    await stack.simApi('POST', `/_sim/intents/${lastIntent().accountId}/approve`);
+    await waitFor(async () => (await read(res.json.connectionId)).step.type === 'connected', 5000, 'connected');
+  });
+
+  test('Recruiter contract chooser: the options are listed, the chosen one connects; resend keeps the step', async () => {
+    stack.script('connect', [
+      {
+        result: 'checkpoint',
+        checkpointType: 'OTP',
+        code: '909090',
+        then: [
+          {
+            result: 'checkpoint',
+            checkpointType: 'CONTRACT_CHOOSER',
+            contractOptions: [
+              { id: 'c-1', name: 'Recruiter Lite' },
+              { id: 'c-2', name: 'Recruiter' },
+            ],
+          },
+        ],
+      },
+    ]);
+    secrets.push('909090');
+    const res = await connect('ca-contract', {
+      provider: 'LINKEDIN',
+      username: 'r@example.test',
+      password: 'li-pw-rec',
+    });
+    secrets.push('li-pw-rec');
+    const resend = await answer(res.json.connectionId, { action: 'resend' });
+    expect(resend.status).toBe(200);
+    expect(resend.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'OTP' });
+    const otp = await answer(res.json.connectionId, { code: '909090' });
+    expect(otp.json.step).toMatchObject({
+      type: 'checkpoint',
+      checkpoint: 'CONTRACT_CHOOSER',
+      options: [
+        { id: 'c-1', name: 'Recruiter Lite' },
+        { id: 'c-2', name: 'Recruiter' },
+      ],
+    });
+    const chosen = await answer(res.json.connectionId, { contractId: 'c-2' });
+    expect(chosen.json.step).toMatchObject({ type: 'connected' });
+  });
+
+  test('no answer within CHECKPOINT_TIMEOUT → 410 expired; the step reads failed: expired', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: '5555' }]);
+    const res = await connect('ca-late', {
+      provider: 'INSTAGRAM',
+      username: 'late@example.test',
+      password: 'ig-pw-late',
+    });
+    secrets.push('ig-pw-late');
+    await waitFor(async () => (await read(res.json.connectionId)).step.type === 'failed', 10_000, 'expired');
+    expect((await read(res.json.connectionId)).step).toEqual({ type: 'failed', error: 'expired' });
+    const late = await answer(res.json.connectionId, { code: '5555' });
+    expect(late.status).toBe(410);
+    expect(late.json.error.code).toBe('expired');
+  });
+
+  test("Unipile's 425 (another intent in progress) and authentication_intent_error are clear failed steps", async () => {
+    stack.script('connect', [{ result: 'http_error', status: 425, type: 'errors/too_early' }]);
+    const busy = await connect('ca-425', { provider: 'TWITTER', username: 't@example.test', password: 'tw-pw-425' });
+    secrets.push('tw-pw-425');
+    expect(busy.json.step).toEqual({ type: 'failed', error: 'intent_in_progress' });
+
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', code: '1212' }]);
+    const res = await connect('ca-intent', {
+      provider: 'MESSENGER',
+      username: 'm@example.test',
+      password: 'fb-pw-int',
+    });
+    secrets.push('fb-pw-int');
+    stack.script('checkpoint', [{ result: 'http_error', status: 500, type: 'errors/authentication_intent_error' }]);
+    const killed = await answer(res.json.connectionId, { code: '1212' });
+    expect(killed.status).toBe(200);
+    expect(killed.json.step).toEqual({ type: 'failed', error: 'authentication_intent_error' });
+  });
+
+  test('reconnect in place with credentials: same account id, still the user’s', async () => {
+    const first = await connect('ca-re', { provider: 'LINKEDIN', username: 're@example.test', password: 'li-pw-re1' });
+    const accountId = first.json.step.accountId;
+    await stack.accountWhen(accountId, (a) => a.status === 'OK');
+    await stack.postWebhook(accountId, 'CREDENTIALS', 'LINKEDIN');
+    await stack.accountWhen(accountId, (a) => a.status === 'CREDENTIALS');
+    stack.script('reconnect', [{ result: 'checkpoint', checkpointType: '2FA', code: '3434' }], accountId);
+    secrets.push('li-pw-re1', 'li-pw-re2', '3434');
+    const re = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`, {
+      provider: 'LINKEDIN',
+      username: 're@example.test',
+      password: 'li-pw-re2',
+    });
+    expect(re.status).toBe(202);
+    connectionIds.push(re.json.connectionId);
+    expect(re.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
+    const done = await answer(re.json.connectionId, { code: '3434' });
+    expect(done.json.step).toEqual({ type: 'connected', accountId });
+    await stack.accountWhen(accountId, (a) => a.status === 'OK');
+    expect(await ownedBy('ca-re', accountId)).toBe(true);
+    const mismatch = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`, { provider: 'TELEGRAM' });
+    expect(mismatch.status).toBe(409);
+  });
+
+  test('bad input is a 400 naming the field; nothing is started', async () => {
+    const before = stack.connectCalls().length;
+    const cases: [unknown, string][] = [
+      [{ provider: 'LINKEDIN', username: 'x' }, 'password'],
+      [{ provider: 'FAX', username: 'x', password: 'y' }, 'provider'],
+      [{ provider: 'WHATSAPP', qr: true }, 'qr'],
+      [{ provider: 'MAIL', imap_host: 'h', imap_port: 99999 }, 'imap_port'],
+    ];
+    for (const [body, field] of cases) {
+      const res = await stack.api$('POST', '/api/users/ca-bad/accounts', body);
+      expect(res.status).toBe(400);
+      expect(res.json.error.message).toContain(field);
+    }
+    expect((await stack.api$('GET', '/api/connections/not-a-connection')).status).toBe(400);
+    expect((await stack.api$('GET', '/api/connections/conn_AAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
+    expect((await stack.api$('POST', `/api/connections/${connectionIds[0]}/steps`, { pin: '1' })).status).toBe(400);
+    expect(stack.connectCalls().length).toBe(before);
+  });
+
+  test('afterwards no password, code or QR payload is in Temporal history, logs, the database or answers', async () => {
+    await waitFor(
+      async () => {
+        const rows = await stack.db('connections').where({ state: 'pending' });
+        return rows.length === 0;
+      },
+      10_000,
+      'every connection finished',
+    );
+    const histories: string[] = [];
+    for (const id of connectionIds) {
+      const history = await stack.client.workflow.getHandle(connectionWorkflowId(id)).fetchHistory();
+      histories.push(JSON.stringify(history));
+    }
+    expect(histories.length).toBeGreaterThan(10);
+    const dump = JSON.stringify(await stack.db('connections').select('*'));
+    const receipts = JSON.stringify(await stack.db('webhook_receipts').select('*'));
+    const finalAnswers = await Promise.all(connectionIds.map((id) => read(id)));
+    for (const secret of secrets) {
+      for (const h of histories) expect(h).not.toContain(secret);
+      expect(stack.logLines.join('\n')).not.toContain(secret);
+      expect(dump).not.toContain(secret);
+      expect(receipts).not.toContain(secret);
+      expect(JSON.stringify(finalAnswers)).not.toContain(secret);
+    }
+    // Nothing encrypted is kept either, once a connection is done.
+    for (const row of await stack.db('connections').select('*'))
+      expect([row.credentials_ciphertext, row.answer_ciphertext, row.qrcode_ciphertext]).toEqual([null, null, null]);
+  });
+});
