@@ -15,6 +15,8 @@ import {
   userParams,
 } from './backend-routes';
 import { checkpointBody, cookieBody } from './extension-routes';
+import { connectionParams } from './connection-routes';
+import { connectionBody, stepBody } from '../connections/connection-input';
 import { accountStatusBody, hostedAuthBody } from './unipile-webhooks';
 
 extendZodWithOpenApi(z);
@@ -129,9 +131,41 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/api/accounts/{accountId}/reconnect',
     audience: 'backend',
-    summary: 'Run one recovery attempt now',
+    summary:
+      'Without a body: run one recovery attempt now (200). With a provider body: reconnect in place by custom authentication (202 {connectionId, step})',
     status: 200,
     params: accountParams,
+    body: connectionBody.optional(),
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/users/{userId}/accounts',
+    audience: 'backend',
+    summary: 'Connect an account by custom authentication (credentials, IMAP/SMTP, QR code): 202 {connectionId, step}',
+    status: 202,
+    params: userParams,
+    body: connectionBody,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/connections/{connectionId}',
+    audience: 'backend',
+    summary: "A custom-authentication connection's current step (a QR code's payload while it is shown)",
+    status: 200,
+    params: connectionParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/connections/{connectionId}/steps',
+    audience: 'backend',
+    summary:
+      'Answer the current step ({code}, {phone}, {contractId} or {action}): 200 with the next step; 422 wrong code; 410 expired',
+    status: 200,
+    params: connectionParams,
+    body: stepBody,
     auth: ['backendToken'],
   },
   {

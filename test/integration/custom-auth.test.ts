@@ -1,4 +1,5 @@
 import { connectionWorkflowId } from '../../src/workflows/definitions';
+import { maybeRecordHistory } from '../helpers/histories';
 import { Stack, waitFor } from '../helpers/stack';
 
 // Custom authentication for every provider (SPEC §10.4), through the backend API as a product's own connect form
@@ -24,6 +25,8 @@ describe('custom authentication: every provider, every step', () => {
     const items = (await stack.api$('GET', `/api/users/${userId}/accounts`)).json.items as { accountId: string }[];
     return items.some((a) => a.accountId === accountId);
   };
+  const record = (connectionId: string, name: string) =>
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, connectionWorkflowId(connectionId), name);
   /** Unipile's pending intent for the last connection (the simulator's side: the person scans or approves there). */
   const lastIntent = () => [...stack.sim.intents.values()].at(-1)!;
 
@@ -95,6 +98,7 @@ describe('custom authentication: every provider, every step', () => {
     const done = await read(res.json.connectionId);
     expect(done.step).toEqual({ type: 'connected', accountId: intent.accountId });
     expect(await ownedBy('ca-wa', intent.accountId)).toBe(true);
+    record(res.json.connectionId, 'connection-qrcode');
   });
 
   test('Telegram QR code → scanned → connected', async () => {
@@ -120,6 +124,7 @@ describe('custom authentication: every provider, every step', () => {
     expect(right.status).toBe(200);
     expect(right.json.step).toMatchObject({ type: 'connected' });
     expect(await ownedBy('ca-2fa', right.json.step.accountId)).toBe(true);
+    record(res.json.connectionId, 'connection-2fa-wrong-then-right');
   });
 
   test('chained: in-app validation → try another way → 2FA → phone → connected', async () => {
@@ -149,6 +154,7 @@ describe('custom authentication: every provider, every step', () => {
     expect(misfit.json.error.message).toContain('phone');
     const phone = await answer(res.json.connectionId, { phone: '(+33)612345678' });
     expect(phone.json.step).toMatchObject({ type: 'connected' });
+    record(res.json.connectionId, 'connection-chained');
   });
 
   test('in-app validation approved in the app → connected without an answer here', async () => {
@@ -218,6 +224,7 @@ describe('custom authentication: every provider, every step', () => {
     const late = await answer(res.json.connectionId, { code: '5555' });
     expect(late.status).toBe(410);
     expect(late.json.error.code).toBe('expired');
+    record(res.json.connectionId, 'connection-expired');
   });
 
   test("Unipile's 425 (another intent in progress) and authentication_intent_error are clear failed steps", async () => {

@@ -7,6 +7,8 @@ import {
   cookieUpdatedSignal,
   reconnectNowUpdate,
   solveCheckpointUpdate,
+  awaitConnectionStepUpdate,
+  answerConnectionStepUpdate,
   statusEventSignal,
 } from '../../src/workflows/definitions';
 
@@ -37,6 +39,9 @@ describe('workflow replay', () => {
       cookieUpdatedSignal.name,
       reconnectNowUpdate.name,
       solveCheckpointUpdate.name,
+      'connectionWorkflow',
+      awaitConnectionStepUpdate.name,
+      answerConnectionStepUpdate.name,
     ])
       expect({ name, covered: current.includes(`"${name}"`) }).toEqual({ name, covered: true });
     // Paths through the workflow that no handler name shows: reminders, an attempt on a new cookie, an email that
@@ -46,6 +51,9 @@ describe('workflow replay', () => {
       'linkedin-new-cookie-attempt',
       'email-failed-then-sent',
       'linkedin-connect-checkpoint-timeout',
+      'connection-qrcode',
+      'connection-expired',
+      'connection-chained',
     ])
       expect(files.some((f) => f.startsWith(`${HISTORY_SET}/${scenario}`))).toBe(true);
   });
