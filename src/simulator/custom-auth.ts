@@ -233,7 +233,16 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
     await authenticate('reconnect', req.params.id, b, res);
   });
 
-  // The person's part.
+  // The person's part, and what waits for it (the intents' account ids are not in the API's answers to clients).
+  app.get('/_sim/intents', (_req, res) => {
+    res.json(
+      [...sim.intents.values()].map((i) => ({
+        accountId: i.accountId,
+        type: i.accountType,
+        checkpoint: i.checkpointType,
+      })),
+    );
+  });
   const withIntent = (path: string, act: (intent: Intent, res: Response) => void) =>
     app.post(`/_sim/intents/:id/${path}`, (req, res) => {
       const intent = sim.intents.get(req.params.id);
