@@ -9,6 +9,7 @@ import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals } from '../tokens';
 import { accountStatus, UnipileCallError } from '../unipile/unipile-api';
 import type { SessionRow } from '../db/linkedin-sessions';
+import type { ConnectionRow } from '../db/connections';
 import { checkpointOf } from '../services/linkedin-connections';
 import {
   accountWorkflowId,
@@ -349,17 +350,40 @@ export function backendRoutes(deps: ApiDeps): Router {
       .where({ user_id: userId })
       .whereNull('account_id')
       .orderBy('id');
+    // Custom-authentication connections still waiting for a step (SPEC §10.4); finished ones are read by id.
+    const pending = (await db('connections')
+      .where({ user_id: userId, state: 'pending' })
+      .orderBy('created_at')
+      .select('id', 'provider', 'kind', 'step', 'expires_at')) as Pick<
+      ConnectionRow,
+      'id' | 'provider' | 'kind' | 'step' | 'expires_at'
+    >[];
     res.json({
-      items: rows.map((row) => ({
-        id: String(row.id),
-        provider: 'LINKEDIN',
-        memberId: row.linkedin_member_id,
-        step: row.status,
-        recovery: row.recovery,
-        lastError: row.last_error,
-        lastCookieAt: row.date_last_cookie,
-        checkpoint: checkpointOf(row),
-      })),
+      items: [
+        ...rows.map((row) => ({
+          id: String(row.id),
+          method: 'cookies',
+          provider: 'LINKEDIN',
+          memberId: row.linkedin_member_id,
+          step: row.status,
+          recovery: row.recovery,
+          lastError: row.last_error,
+          lastCookieAt: row.date_last_cookie,
+          checkpoint: checkpointOf(row),
+        })),
+        ...pending.map((row) => ({
+          id: row.id,
+          method: row.kind === 'reconnect' ? 'custom_auth_reconnect' : 'custom_auth',
+          provider: row.provider,
+          step: row.step.type.toUpperCase(),
+          checkpoint:
+            row.step.type === 'checkpoint'
+              ? { type: row.step.checkpoint, expiresAt: row.step.expiresAt }
+              : row.step.type === 'qrcode'
+                ? { type: 'QRCODE', expiresAt: row.step.expiresAt }
+                : null,
+        })),
+      ],
     });
   });
 

@@ -6,37 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express, Response } from 'express';
 import type { Outcome } from './scripting';
-
-/** What these routes use of the simulator. */
-export interface SimulatorCore {
-  readonly intents: Map<string, Intent>;
-  readonly accounts: Map<string, unknown>;
-  nextOutcome(operation: string, accountId?: string): Outcome;
-  applyOutcome(outcome: Outcome, res: Response): Promise<boolean>;
-  errorBody(status: number, type: string, title: string, detail?: string): object;
-  createAccount(input: { type: string; name?: string; id?: string }): unknown;
-  emitStatus(accountId: string, message: string, accountType?: string): void;
-}
-
-/** An authentication intent waiting for its next step, by the account id Unipile gave it. */
-export interface Intent {
-  accountId: string;
-  kind: 'create' | 'reconnect';
-  /** The account type the account gets (LINKEDIN, MAIL, WHATSAPP…). */
-  accountType: string;
-  name: string;
-  checkpointType: string;
-  /** What solves the current checkpoint (a code, a contract id); undefined: nothing typed solves it. */
-  code?: string;
-  source?: string;
-  contractOptions?: { id: string; name: string }[];
-  /** Checkpoints that follow this one once solved. */
-  chain: Outcome[];
-  /** What TRY_ANOTHER_WAY switches to. */
-  alternative?: Outcome;
-  qrcode?: string;
-  qrIssuedAt?: number;
-}
+import type { Intent, SimulatorCore } from './sim-state';
 
 const CREDENTIAL_PROVIDERS = new Set(['LINKEDIN', 'INSTAGRAM', 'MESSENGER', 'TWITTER']);
 const QR_PROVIDERS = new Set(['WHATSAPP', 'TELEGRAM']);

@@ -11,7 +11,10 @@ describe('custom authentication: every provider, every step', () => {
   afterAll(() => stack.stop());
 
   const connectionIds: string[] = [];
-  /** Every secret a test typed or Unipile sent: none may be left anywhere once the connections are done. */
+  /**
+   * Every secret a test typed or Unipile sent: none may be left anywhere once the connections are done. Codes are
+   * words, not bare digits, so that a timestamp or a task id in a history can never look like one.
+   */
   const secrets: string[] = [];
   const connect = async (userId: string, body: Record<string, unknown>) => {
     const res = await stack.api$('POST', `/api/users/${userId}/accounts`, body);
@@ -110,17 +113,28 @@ describe('custom authentication: every provider, every step', () => {
   });
 
   test('LinkedIn 2FA: a wrong code is 422 and the step stays; the right code connects', async () => {
-    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', source: 'APP', code: '246810' }]);
-    secrets.push('246810', '135799');
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', source: 'APP', code: '2fa-246810' }]);
+    secrets.push('2fa-246810', '2fa-135799');
     const res = await connect('ca-2fa', { provider: 'LINKEDIN', username: 'ada@example.test', password: 'li-pw-2fa' });
     secrets.push('li-pw-2fa');
     expect(res.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA', source: 'APP' });
     expect(Date.parse(res.json.step.expiresAt)).toBeGreaterThan(Date.now());
-    const wrong = await answer(res.json.connectionId, { code: '135799' });
+    // The user's connections in progress list it, with the checkpoint it waits for (SPEC §10.2).
+    const listed = (await stack.api$('GET', '/api/users/ca-2fa/connections')).json.items;
+    expect(listed).toEqual([
+      {
+        id: res.json.connectionId,
+        method: 'custom_auth',
+        provider: 'LINKEDIN',
+        step: 'CHECKPOINT',
+        checkpoint: { type: '2FA', expiresAt: res.json.step.expiresAt },
+      },
+    ]);
+    const wrong = await answer(res.json.connectionId, { code: '2fa-135799' });
     expect(wrong.status).toBe(422);
     expect(wrong.json.error.code).toBe('invalid_checkpoint_solution');
     expect((await read(res.json.connectionId)).step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
-    const right = await answer(res.json.connectionId, { code: '246810' });
+    const right = await answer(res.json.connectionId, { code: '2fa-246810' });
     expect(right.status).toBe(200);
     expect(right.json.step).toMatchObject({ type: 'connected' });
     expect(await ownedBy('ca-2fa', right.json.step.accountId)).toBe(true);
@@ -132,11 +146,11 @@ describe('custom authentication: every provider, every step', () => {
       {
         result: 'checkpoint',
         checkpointType: 'IN_APP_VALIDATION',
-        alternative: { result: 'checkpoint', checkpointType: '2FA', code: '777111' },
+        alternative: { result: 'checkpoint', checkpointType: '2FA', code: '2fa-777111' },
         then: [{ result: 'checkpoint', checkpointType: 'PHONE_REGISTER' }],
       },
     ]);
-    secrets.push('777111');
+    secrets.push('2fa-777111');
     const res = await connect('ca-chain', {
       provider: 'LINKEDIN',
       username: 'bob@example.test',
@@ -147,7 +161,7 @@ describe('custom authentication: every provider, every step', () => {
     const other = await answer(res.json.connectionId, { action: 'try_another_way' });
     expect(other.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
     // A code where a phone number is wanted names the field to send.
-    const twoFa = await answer(res.json.connectionId, { code: '777111' });
+    const twoFa = await answer(res.json.connectionId, { code: '2fa-777111' });
     expect(twoFa.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'PHONE_REGISTER' });
     const misfit = await answer(res.json.connectionId, { code: '123' });
     expect(misfit.status).toBe(400);
@@ -175,7 +189,7 @@ describe('custom authentication: every provider, every step', () => {
       {
         result: 'checkpoint',
         checkpointType: 'OTP',
-        code: '909090',
+        code: 'otp-909090',
         then: [
           {
             result: 'checkpoint',
@@ -188,7 +202,7 @@ describe('custom authentication: every provider, every step', () => {
         ],
       },
     ]);
-    secrets.push('909090');
+    secrets.push('otp-909090');
     const res = await connect('ca-contract', {
       provider: 'LINKEDIN',
       username: 'r@example.test',
@@ -198,7 +212,7 @@ describe('custom authentication: every provider, every step', () => {
     const resend = await answer(res.json.connectionId, { action: 'resend' });
     expect(resend.status).toBe(200);
     expect(resend.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'OTP' });
-    const otp = await answer(res.json.connectionId, { code: '909090' });
+    const otp = await answer(res.json.connectionId, { code: 'otp-909090' });
     expect(otp.json.step).toMatchObject({
       type: 'checkpoint',
       checkpoint: 'CONTRACT_CHOOSER',
@@ -212,7 +226,7 @@ describe('custom authentication: every provider, every step', () => {
   });
 
   test('no answer within CHECKPOINT_TIMEOUT → 410 expired; the step reads failed: expired', async () => {
-    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: '5555' }]);
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: 'otp-5555-late' }]);
     const res = await connect('ca-late', {
       provider: 'INSTAGRAM',
       username: 'late@example.test',
@@ -221,7 +235,7 @@ describe('custom authentication: every provider, every step', () => {
     secrets.push('ig-pw-late');
     await waitFor(async () => (await read(res.json.connectionId)).step.type === 'failed', 10_000, 'expired');
     expect((await read(res.json.connectionId)).step).toEqual({ type: 'failed', error: 'expired' });
-    const late = await answer(res.json.connectionId, { code: '5555' });
+    const late = await answer(res.json.connectionId, { code: 'otp-5555-late' });
     expect(late.status).toBe(410);
     expect(late.json.error.code).toBe('expired');
     record(res.json.connectionId, 'connection-expired');
@@ -233,7 +247,7 @@ describe('custom authentication: every provider, every step', () => {
     secrets.push('tw-pw-425');
     expect(busy.json.step).toEqual({ type: 'failed', error: 'intent_in_progress' });
 
-    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', code: '1212' }]);
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA', code: '2fa-1212-intent' }]);
     const res = await connect('ca-intent', {
       provider: 'MESSENGER',
       username: 'm@example.test',
@@ -241,7 +255,7 @@ describe('custom authentication: every provider, every step', () => {
     });
     secrets.push('fb-pw-int');
     stack.script('checkpoint', [{ result: 'http_error', status: 500, type: 'errors/authentication_intent_error' }]);
-    const killed = await answer(res.json.connectionId, { code: '1212' });
+    const killed = await answer(res.json.connectionId, { code: '2fa-1212-intent' });
     expect(killed.status).toBe(200);
     expect(killed.json.step).toEqual({ type: 'failed', error: 'authentication_intent_error' });
   });
@@ -252,8 +266,8 @@ describe('custom authentication: every provider, every step', () => {
     await stack.accountWhen(accountId, (a) => a.status === 'OK');
     await stack.postWebhook(accountId, 'CREDENTIALS', 'LINKEDIN');
     await stack.accountWhen(accountId, (a) => a.status === 'CREDENTIALS');
-    stack.script('reconnect', [{ result: 'checkpoint', checkpointType: '2FA', code: '3434' }], accountId);
-    secrets.push('li-pw-re1', 'li-pw-re2', '3434');
+    stack.script('reconnect', [{ result: 'checkpoint', checkpointType: '2FA', code: '2fa-3434-reconnect' }], accountId);
+    secrets.push('li-pw-re1', 'li-pw-re2', '2fa-3434-reconnect');
     const re = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`, {
       provider: 'LINKEDIN',
       username: 're@example.test',
@@ -262,7 +276,7 @@ describe('custom authentication: every provider, every step', () => {
     expect(re.status).toBe(202);
     connectionIds.push(re.json.connectionId);
     expect(re.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA' });
-    const done = await answer(re.json.connectionId, { code: '3434' });
+    const done = await answer(re.json.connectionId, { code: '2fa-3434-reconnect' });
     expect(done.json.step).toEqual({ type: 'connected', accountId });
     await stack.accountWhen(accountId, (a) => a.status === 'OK');
     expect(await ownedBy('ca-re', accountId)).toBe(true);
