@@ -56,6 +56,11 @@ const API_TOKEN = 'bench-api-token';
 
 const ROOT = resolve(__dirname, '..');
 const children: ChildProcess[] = [];
+// Stopped from outside (.ci/run's timeout, Ctrl-C): take the dev server, API and worker down too.
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.once(signal, () => {
+    void Promise.allSettled(children.reverse().map((child) => stopProcess(child))).then(() => process.exit(1));
+  });
 const out: Record<string, unknown> = {};
 
 function log(message: string): void {
@@ -112,6 +117,8 @@ async function main(): Promise<void> {
     WORKER_MAX_CACHED_WORKFLOWS: String(CACHE),
     WORKFLOW_BUNDLE_PATH: bundle,
     LOG_LEVEL: 'warn',
+    // The bench's accounts exist only in our database: a reconciliation on the hour would find them gone at Unipile.
+    RECONCILE_INTERVAL: '8760h',
   };
   const start = async (entry: string, extra: Record<string, string> = {}) => {
     const child = spawnTs(entry, { ...env, ...extra }, []);

@@ -113,6 +113,9 @@ export const configSchema = z.object({
   RECONCILE_INTERVAL: duration('1h').describe(
     "How often Unipile's account list is compared with ours (Temporal Schedule reconcile-accounts)",
   ),
+  RECONCILE_GRACE: duration('10m').describe(
+    'An account Unipile does not list is DELETED only if it was seen in an earlier listing or is older than this (a new account may not be listed yet)',
+  ),
   UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
   UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
   INBOX_RELAY_INTERVAL: duration('5s').describe(

@@ -76,6 +76,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     db: deps.db,
     unipile: unipileApi,
     forwarding,
+    graceMs: config.RECONCILE_GRACE,
   });
   await ensureReconcileSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL);
   const main = await Worker.create({

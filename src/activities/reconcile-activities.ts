@@ -10,6 +10,8 @@ export interface ReconcileDeps {
   db: Knex;
   unipile: UnipileApi;
   forwarding: Forwarding;
+  /** RECONCILE_GRACE: how old an account never listed must be before it counts as gone. */
+  graceMs?: number;
 }
 
 /** An account as Unipile lists it, reduced to what reconciliation compares. */
@@ -103,10 +105,16 @@ export function createReconcileActivities(deps: ReconcileDeps) {
      * it) are gone there, and become DELETED through an event each.
      */
     async reconcileGoneAccounts(input: { runStartedAt: string }): Promise<number> {
+      // Never listed yet: only once older than the grace, since Unipile may not list a new account at once.
+      const unseenBefore = new Date(Date.parse(input.runStartedAt) - (deps.graceMs ?? 0)).toISOString();
       const gone = (await db('accounts')
         .whereNot({ status: 'DELETED' })
         .where('created_on', '<', input.runStartedAt)
-        .where((q) => q.whereNull('seen_at').orWhere('seen_at', '<', input.runStartedAt))
+        .where((q) =>
+          q
+            .where((seen) => seen.whereNull('seen_at').where('created_on', '<', unseenBefore))
+            .orWhere('seen_at', '<', input.runStartedAt),
+        )
         .select('account_id', 'account_type')) as { account_id: string; account_type: string | null }[];
       for (const row of gone) {
         await receiveEvents({ db, forwarding }, [

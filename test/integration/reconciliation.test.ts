@@ -3,34 +3,35 @@ import { Stack, waitFor } from '../helpers/stack';
 
 // A dropped webhook must not leave an account wrong forever: the reconcile-accounts schedule compares Unipile's list
 // with ours. Triggered here as an operator would (the Temporal UI's "Trigger" button does the same call).
+async function reconcileNow(stack: Stack): Promise<ReconcileSummary> {
+  const scheduleId = reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE);
+  const schedule = stack.client.schedule.getHandle(scheduleId);
+  const before = (await schedule.describe()).info.recentActions.length;
+  await schedule.trigger();
+  let runWorkflowId = '';
+  let runId = '';
+  await waitFor(
+    async () => {
+      const actions = (await schedule.describe()).info.recentActions;
+      if (actions.length <= before) return false;
+      const last = actions[actions.length - 1]!.action;
+      runWorkflowId = last.workflow.workflowId;
+      runId = last.workflow.firstExecutionRunId;
+      return true;
+    },
+    30_000,
+    'a reconciliation run',
+  );
+  return stack.client.workflow.getHandle(runWorkflowId, runId).result();
+}
+
 describe('reconciliation with Unipile', () => {
-  const stack = new Stack({ env: { RECONCILE_INTERVAL: '1h' } });
+  // No grace: an account Unipile does not list is gone even if it is seconds old (the default waits RECONCILE_GRACE).
+  const stack = new Stack({ env: { RECONCILE_INTERVAL: '1h', RECONCILE_GRACE: '0s' } });
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
   const account = async (id: string) => (await stack.api$('GET', `/api/accounts/${id}`)).json;
-
-  async function reconcileNow(): Promise<ReconcileSummary> {
-    const scheduleId = reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE);
-    const schedule = stack.client.schedule.getHandle(scheduleId);
-    const before = (await schedule.describe()).info.recentActions.length;
-    await schedule.trigger();
-    let runWorkflowId = '';
-    let runId = '';
-    await waitFor(
-      async () => {
-        const actions = (await schedule.describe()).info.recentActions;
-        if (actions.length <= before) return false;
-        const last = actions[actions.length - 1]!.action;
-        runWorkflowId = last.workflow.workflowId;
-        runId = last.workflow.firstExecutionRunId;
-        return true;
-      },
-      30_000,
-      'a reconciliation run',
-    );
-    return stack.client.workflow.getHandle(runWorkflowId, runId).result();
-  }
 
   test('the schedule exists after the workers started, at RECONCILE_INTERVAL', async () => {
     const described = await stack.client.schedule
@@ -48,7 +49,7 @@ describe('reconciliation with Unipile', () => {
     stack.sim.accounts.delete(vanished);
     const stranger = stack.sim.createAccount({ type: 'TELEGRAM' });
 
-    const summary = await reconcileNow();
+    const summary = await reconcileNow(stack);
     expect(summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, gone: 1 });
 
     await waitFor(async () => (await account(dropped)).status === 'CREDENTIALS', 30_000, 'dropped webhook caught');
@@ -71,18 +72,39 @@ describe('reconciliation with Unipile', () => {
     expect(reconciled.sort()).toEqual([`${dropped}:CREDENTIALS`, `${vanished}:DELETED`, `${stranger.id}:OK`].sort());
 
     // A second run finds nothing new: it is idempotent.
-    expect(await reconcileNow()).toMatchObject({ incomplete: false, differing: 0, unknown: 0, gone: 0 });
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, differing: 0, unknown: 0, gone: 0 });
   });
 
   test('Unipile unreachable during the listing: the run ends incomplete and marks nothing gone', async () => {
     const kept = await stack.connectedAccount({ userId: 'rec-down', provider: 'OUTLOOK' });
     stack.sim.setDefault('list_accounts', { result: 'http_error', status: 401, type: 'errors/invalid_api_key' });
     try {
-      const summary = await reconcileNow();
+      const summary = await reconcileNow(stack);
       expect(summary).toMatchObject({ incomplete: true, gone: 0 });
     } finally {
       stack.sim.setDefault('list_accounts', { result: 'succeed' });
     }
     expect((await account(kept)).status).toBe('OK');
+  });
+});
+
+describe('reconciliation: a new account Unipile does not list yet is not deleted', () => {
+  const stack = new Stack(); // RECONCILE_GRACE at its default, 10 minutes
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  test('seen before and no longer listed → DELETED; never listed and younger than the grace → kept', async () => {
+    const listed = await stack.connectedAccount({ userId: 'grace', provider: 'GOOGLE' });
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, gone: 0 }); // `listed` is seen now
+    const fresh = await stack.connectedAccount({ userId: 'grace', provider: 'OUTLOOK' });
+    stack.sim.accounts.delete(listed);
+    stack.sim.accounts.delete(fresh); // e.g. Unipile's list lagging behind a connection made a moment ago
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, gone: 1 });
+    await waitFor(
+      async () => (await stack.api$('GET', `/api/accounts/${listed}`)).json.status === 'DELETED',
+      30_000,
+      'the listed account deleted',
+    );
+    expect((await stack.api$('GET', `/api/accounts/${fresh}`)).json.status).toBe('OK');
   });
 });
