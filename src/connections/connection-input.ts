@@ -54,12 +54,22 @@ export const ACCOUNT_TYPES: Record<string, string[]> = {
 };
 
 /** One answer to the current step; `phone` as Unipile wants it, the dial code in brackets. */
-export const stepBody = z.union([
-  z.strictObject({ code: storableText().pipe(z.string().trim().min(1).max(100)) }),
-  z.strictObject({
-    phone: z.string().regex(/^\(\+\d{1,4}\)\d{4,15}$/, 'must be the dial code in brackets then digits: (+33)612345678'),
-  }),
-  z.strictObject({ contractId: storableText().pipe(z.string().min(1).max(200)) }),
-  z.strictObject({ action: z.enum(['try_another_way', 'resend']) }),
-]);
+export const stepBody = z.union(
+  [
+    z.strictObject({ code: storableText().pipe(z.string().trim().min(1).max(100)) }),
+    z.strictObject({
+      phone: z
+        .string()
+        .regex(/^\(\+\d{1,4}\)\d{4,15}$/, 'must be the dial code in brackets then digits: (+33)612345678'),
+    }),
+    z.strictObject({ contractId: storableText().pipe(z.string().min(1).max(200)) }),
+    z.strictObject({ action: z.enum(['try_another_way', 'resend']) }),
+  ],
+  {
+    errorMap: (issue, ctx) =>
+      issue.code === 'invalid_union'
+        ? { message: 'send exactly one of code, phone, contractId or action (try_another_way, resend)' }
+        : { message: ctx.defaultError },
+  },
+);
 export type StepBody = z.infer<typeof stepBody>;
