@@ -10,6 +10,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('kind').notNullable(); // create | reconnect
     // The account being reconnected, or the id Unipile gave the intent (the account's id once connected).
     t.text('account_id');
+    // A LinkedIn connection from the extension's cookies: its session (linkedin_sessions), read instead of credentials.
+    t.bigInteger('session_id').index();
     // The step as clients read it, without secrets: {type: connected|checkpoint|qrcode|failed, …}.
     t.jsonb('step').notNullable();
     t.text('state').notNullable().defaultTo('pending'); // pending | connected | failed | expired

@@ -9,7 +9,8 @@ import {
   type ConnectionStep,
   type StepAnswerKind,
 } from '../workflows/definitions';
-import type { LinkedinDeps } from './linkedin-activities';
+import { sessionById } from '../db/linkedin-sessions';
+import { authOf, createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 
 /**
  * Activities of custom-authentication connections. They alone see what the user typed and Unipile's QR payloads:
@@ -17,6 +18,8 @@ import type { LinkedinDeps } from './linkedin-activities';
  */
 export function createConnectionActivities(deps: LinkedinDeps) {
   const { db, unipile, cipher } = deps;
+  // A cookie connection keeps its LinkedIn session up to date the way the extension's answers read it.
+  const linkedin = createLinkedinActivities(deps);
 
   async function connection(id: string): Promise<ConnectionRow> {
     const row = await connectionById(db, id);
@@ -55,10 +58,51 @@ export function createConnectionActivities(deps: LinkedinDeps) {
     return { kind: 'failed', error: err.type.replace(/^errors\//, '') };
   }
 
+  /** Where a cookie connection stands, on its session row: what the cookie-sync answer and the connections list read. */
+  async function recordOnSession(
+    sessionId: string,
+    input: { step: ConnectionStep; state: ConnectionRow['state']; accountId: string | null },
+    expiresAt: string | null,
+  ): Promise<void> {
+    const { step, state } = input;
+    if (step.type === 'checkpoint' || step.type === 'qrcode') {
+      await linkedin.recordConnectState({
+        sessionId,
+        status: 'CHECKPOINT',
+        recovery: 'CHECKPOINT',
+        checkpoint: {
+          accountId: input.accountId ?? '',
+          type: step.type === 'checkpoint' ? step.checkpoint : 'QRCODE',
+          ...(expiresAt ? { expiresAt } : {}),
+        },
+      });
+    } else if (state === 'expired') {
+      await linkedin.recordConnectState({
+        sessionId,
+        status: 'CHECKPOINT_TIMEOUT',
+        recovery: 'NONE',
+        lastError: 'checkpoint_timeout',
+      });
+    } else if (step.type === 'failed') {
+      await linkedin.recordConnectState({ sessionId, status: 'FAILED', recovery: 'NONE', lastError: step.error });
+    }
+  }
+
   return {
     /** The first call: POST /api/v1/accounts (or /accounts/{id} to reconnect) with the stored credentials. */
     async startConnectionAttempt(input: { connectionId: string }): Promise<ConnectionAttempt> {
       const row = await connection(input.connectionId);
+      if (row.session_id) {
+        // The extension's latest cookies, decrypted here only, as custom authentication with cookies.
+        const session = await sessionById(db, String(row.session_id));
+        if (!session) return { kind: 'failed', error: 'no_session' };
+        const { fingerprint: _fingerprint, ...auth } = authOf(session, cipher);
+        try {
+          return await attemptOf(row, await unipile.connectLinkedin(auth));
+        } catch (err) {
+          return failureOf(err);
+        }
+      }
       const fields = row.credentials_ciphertext
         ? (JSON.parse(openSecret(cipher, row.id, 'credentials', row.credentials_ciphertext)) as Record<
             string,
@@ -130,6 +174,8 @@ export function createConnectionActivities(deps: LinkedinDeps) {
       accountId: string | null;
     }): Promise<void> {
       const expiresAt = 'expiresAt' in input.step ? input.step.expiresAt : null;
+      const row = await connection(input.connectionId);
+      if (row.session_id) await recordOnSession(String(row.session_id), input, expiresAt);
       await db('connections')
         .where({ id: input.connectionId })
         .update({
@@ -148,6 +194,22 @@ export function createConnectionActivities(deps: LinkedinDeps) {
      */
     async finishConnection(input: { connectionId: string; accountId: string }): Promise<void> {
       const row = await connection(input.connectionId);
+      if (row.session_id) {
+        // The session is tied to the account and the account's workflow hears of its cookie (the cookie flow's own
+        // receipts); then the connection is done.
+        await linkedin.finishLinkedinConnection({ sessionId: String(row.session_id), accountId: input.accountId });
+        await db('connections')
+          .where({ id: row.id })
+          .update({
+            step: JSON.stringify({ type: 'connected', accountId: input.accountId }),
+            state: 'connected',
+            account_id: input.accountId,
+            expires_at: null,
+            ...ERASED,
+            updated_at: db.fn.now(),
+          });
+        return;
+      }
       const account = await unipile.getAccount(input.accountId);
       const provider = account?.type ?? row.provider;
       const name = account?.name?.slice(0, 256) ?? null;

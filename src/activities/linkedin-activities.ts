@@ -25,7 +25,7 @@ export type ConnectOutcome =
   | { outcome: 'wrong_code'; accountId: string }
   | { outcome: 'failed'; errorType: string };
 
-function authOf(row: SessionRow, cipher: CookieCipher): LinkedinCookieAuth & { fingerprint: string } {
+export function authOf(row: SessionRow, cipher: CookieCipher): LinkedinCookieAuth & { fingerprint: string } {
   const c = openSession(cipher, row);
   return {
     access_token: c.liAt,

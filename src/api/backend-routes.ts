@@ -353,6 +353,7 @@ export function backendRoutes(deps: ApiDeps): Router {
     // Custom-authentication connections still waiting for a step (SPEC §10.4); finished ones are read by id.
     const pending = (await db('connections')
       .where({ user_id: userId, state: 'pending' })
+      .whereNull('session_id') // cookie connections are listed from their sessions above
       .orderBy('created_at')
       .select('id', 'provider', 'kind', 'step', 'expires_at')) as Pick<
       ConnectionRow,

@@ -1,5 +1,4 @@
 import { BlockList, isIP } from 'node:net';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Router } from 'express';
 import { z } from 'zod';
 import { CookieCipher } from '../cookies/cookie-cipher';
@@ -8,7 +7,7 @@ import { saveCookies, sessionById, type SessionRow } from '../db/linkedin-sessio
 import { storableText } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { checkpointOf, startCookieConnection } from '../services/linkedin-connections';
-import { linkedinConnectWorkflowId, solveCheckpointUpdate } from '../workflows/definitions';
+import { answerStep } from '../services/custom-auth-connections';
 import { accountIdParam, parse } from './backend-routes';
 import { extensionUserOf } from './extension-auth';
 import type { ApiDeps } from './deps';
@@ -69,7 +68,7 @@ export const checkpointBody = z.object({ code: storableText().pipe(z.string().tr
 
 /** The browser extension's surface: cookie sync, and checkpoint codes (also from the backend). */
 export function extensionRoutes(deps: ApiDeps): Router {
-  const { db, config, temporal } = deps;
+  const { db, config } = deps;
   const router = Router();
   const cipher = new CookieCipher(config.COOKIE_ENCRYPTION_KEY);
 
@@ -148,25 +147,32 @@ export function extensionRoutes(deps: ApiDeps): Router {
     if (extensionCaller !== undefined && extensionCaller !== row.user_id) {
       throw new HttpError(403, 'forbidden', "This token cannot answer another user's checkpoint");
     }
-    let result;
+    // The connection of that session (SPEC §10.4): the code goes through its row, encrypted, never through Temporal.
+    const connection = (await db('connections')
+      .where({ session_id: row.id, state: 'pending' })
+      .orderBy('created_at', 'desc')
+      .first('id')) as { id: string } | undefined;
+    if (!connection) throw new HttpError(409, 'no_checkpoint', 'No checkpoint is waiting for a code');
+    let answer;
     try {
-      result = await temporal.workflow
-        .getHandle(linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id))
-        .executeUpdate(solveCheckpointUpdate, {
-          args: [code],
-        });
+      answer = await answerStep(deps, connection.id, { code });
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new HttpError(409, 'no_checkpoint', err.cause?.message ?? 'No checkpoint is waiting for a code');
-      }
-      throw new HttpError(409, 'no_checkpoint', 'The checkpoint is no longer waiting for a code');
+      // An expired or finished connection: no checkpoint waits any more (the cookie flow's long-standing answer).
+      if (err instanceof HttpError && [409, 410].includes(err.status))
+        throw new HttpError(409, 'no_checkpoint', 'The checkpoint is no longer waiting for a code');
+      throw err;
     }
-    if (result.outcome === 'wrong_code') {
-      throw new HttpError(422, 'invalid_checkpoint_solution', 'The code is wrong or expired; try again');
-    }
-    if (result.outcome === 'failed') {
-      throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${result.errorType}`);
-    }
+    const { step } = answer;
+    let result;
+    if (step.type === 'connected') result = { outcome: 'connected', accountId: step.accountId };
+    else if (step.type === 'failed')
+      throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${step.error}`);
+    else
+      result = {
+        outcome: 'checkpoint',
+        accountId,
+        checkpointType: step.type === 'checkpoint' ? step.checkpoint : 'QRCODE',
+      };
     res.status(200).json(result);
   });
 

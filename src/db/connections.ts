@@ -10,6 +10,8 @@ export interface ConnectionRow {
   provider: string;
   kind: 'create' | 'reconnect';
   account_id: string | null;
+  /** Set for a cookie connection: the LinkedIn session whose cookies it uses. */
+  session_id: string | null;
   step: ConnectionStep;
   state: 'pending' | 'connected' | 'failed' | 'expired';
   expires_at: Date | null;

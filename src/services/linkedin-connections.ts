@@ -1,17 +1,15 @@
 // LinkedIn cookie connections: where a connection stands as clients see it, and starting one (claim, start, roll
-// back), shared by the extension's cookie sync and anything else that starts one.
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
+// back), shared by the extension's cookie sync and anything else that starts one. A cookie connection is a
+// connection like the custom-authentication ones (connectionWorkflow, SPEC §10.4) whose credentials are the
+// session's cookies; its session row mirrors where it stands for the extension.
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
 import type { SessionRow } from '../db/linkedin-sessions';
 import type { Logger } from '../logger';
 import { HttpError } from '../api/http-errors';
-import {
-  LINKEDIN_CONNECT_WORKFLOW_TYPE,
-  linkedinConnectWorkflowId,
-  type LinkedinConnectWorkflowFn,
-} from '../workflows/definitions';
+import { newConnectionId } from '../db/connections';
+import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId, type ConnectionWorkflowFn } from '../workflows/definitions';
 
 export interface ConnectionDeps {
   db: Knex;
@@ -51,20 +49,34 @@ export async function startCookieConnection(deps: ConnectionDeps, row: SessionRo
     .update({ date_last_try_connect: db.fn.now(), status: 'CONNECTING', last_error: null })
     .returning('id');
   if (claimed.length === 0) return false;
+  const connectionId = newConnectionId();
   try {
+    await db('connections').insert({
+      id: connectionId,
+      user_id: row.user_id,
+      provider: 'LINKEDIN',
+      kind: 'create',
+      session_id: row.id,
+      step: JSON.stringify({ type: 'connecting' }),
+    });
     await temporal.connection.withDeadline(Date.now() + 5000, () =>
-      temporal.workflow.start<LinkedinConnectWorkflowFn>(LINKEDIN_CONNECT_WORKFLOW_TYPE, {
-        workflowId: linkedinConnectWorkflowId(row.user_id, row.linkedin_member_id),
+      temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
+        workflowId: connectionWorkflowId(connectionId),
         taskQueue: config.TEMPORAL_TASK_QUEUE,
-        args: [{ sessionId: String(row.id), userId: row.user_id, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT }],
-        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        staticSummary: `LinkedIn cookie connection for user ${row.user_id}`,
+        args: [
+          {
+            connectionId,
+            checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
+            pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
+          },
+        ],
+        staticSummary: `LinkedIn cookie connection for user ${row.user_id}, member ${row.linkedin_member_id}`,
       }),
     );
     return true;
   } catch (err) {
     // Not started: give the claim back so the next cookie post tries again.
+    await db('connections').where({ id: connectionId }).delete();
     await db('linkedin_sessions')
       .where({ id: row.id })
       .update({ date_last_try_connect: row.date_last_try_connect, status: row.status });

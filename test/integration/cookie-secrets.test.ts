@@ -37,7 +37,7 @@ describe('cookie secrecy and key rotation', () => {
     for await (const wf of stack.client.workflow.list({ query: `TaskQueue="${stack.config.TEMPORAL_TASK_QUEUE}"` })) {
       workflows.push({ workflowId: wf.workflowId, runId: wf.runId });
     }
-    expect(workflows.some((w) => w.workflowId.startsWith('linkedin-connect-'))).toBe(true);
+    expect(workflows.some((w) => w.workflowId.startsWith('connection-'))).toBe(true); // the cookie connection
     expect(workflows.some((w) => w.workflowId === `account-${accountId}`)).toBe(true);
     // Payloads are decoded: the CREDENTIALS signal sent to the account workflow is readable in its history.
     const accountRuns = workflows.filter((w) => w.workflowId === `account-${accountId}`);
