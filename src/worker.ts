@@ -27,6 +27,17 @@ export interface WorkerDeps {
  * The account workers: workflows and bookkeeping activities on the main queue, and the Unipile calls on their own
  * queue (`<queue>-unipile`) whose server-side rate limit UNIPILE_MAX_RPS holds across every worker process.
  */
+/** The named activities, and all the others: each set goes to its own task queue's worker. */
+function splitActivities<T extends object, K extends keyof T>(all: T, names: readonly K[]): [Pick<T, K>, Omit<T, K>] {
+  const picked = {} as Pick<T, K>;
+  const rest = { ...all } as T;
+  for (const name of names) {
+    picked[name] = all[name];
+    delete rest[name];
+  }
+  return [picked, rest as Omit<T, K>];
+}
+
 export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
   const logger = deps.logger ?? createLogger(config.LOG_LEVEL, 'worker');
@@ -62,16 +73,15 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     backendEvents: !!config.BACKEND_WEBHOOK_URL,
   });
   // Calls to Unipile run on their own queue, under UNIPILE_MAX_RPS; everything else on the main one.
-  const {
-    restartAccount,
-    reconnectLinkedin,
-    connectLinkedin,
-    solveLinkedinCheckpoint,
-    startConnectionAttempt,
-    answerConnectionStep,
-    pollConnection,
-    ...bookkeeping
-  } = activities;
+  const [unipileCalls, bookkeeping] = splitActivities(activities, [
+    'restartAccount',
+    'reconnectLinkedin',
+    'connectLinkedin',
+    'solveLinkedinCheckpoint',
+    'startConnectionAttempt',
+    'answerConnectionStep',
+    'pollConnection',
+  ]);
   const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
     db: deps.db,
     unipile: unipileApi,
@@ -100,16 +110,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
-    activities: {
-      restartAccount,
-      reconnectLinkedin,
-      connectLinkedin,
-      solveLinkedinCheckpoint,
-      startConnectionAttempt,
-      answerConnectionStep,
-      pollConnection,
-      listUnipileAccountsPage,
-    },
+    activities: { ...unipileCalls, listUnipileAccountsPage },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',

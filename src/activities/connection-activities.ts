@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import type { Knex } from 'knex';
 import { connectionById, ERASED, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
 import { upsertAccount } from '../db/repository';
 import { receiveEvents } from '../inbound/inbound-events';
@@ -11,6 +12,20 @@ import {
 } from '../workflows/definitions';
 import { sessionById } from '../db/linkedin-sessions';
 import { authOf, createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
+
+/** The connection's last state: connected to its account, every secret erased. */
+async function markConnected(db: Knex, connectionId: string, accountId: string): Promise<void> {
+  await db('connections')
+    .where({ id: connectionId })
+    .update({
+      step: JSON.stringify({ type: 'connected', accountId }),
+      state: 'connected',
+      account_id: accountId,
+      expires_at: null,
+      ...ERASED,
+      updated_at: db.fn.now(),
+    });
+}
 
 /**
  * Activities of custom-authentication connections. They alone see what the user typed and Unipile's QR payloads:
@@ -198,16 +213,7 @@ export function createConnectionActivities(deps: LinkedinDeps) {
         // The session is tied to the account and the account's workflow hears of its cookie (the cookie flow's own
         // receipts); then the connection is done.
         await linkedin.finishLinkedinConnection({ sessionId: String(row.session_id), accountId: input.accountId });
-        await db('connections')
-          .where({ id: row.id })
-          .update({
-            step: JSON.stringify({ type: 'connected', accountId: input.accountId }),
-            state: 'connected',
-            account_id: input.accountId,
-            expires_at: null,
-            ...ERASED,
-            updated_at: db.fn.now(),
-          });
+        await markConnected(db, row.id, input.accountId);
         return;
       }
       const account = await unipile.getAccount(input.accountId);
@@ -224,16 +230,7 @@ export function createConnectionActivities(deps: LinkedinDeps) {
             userId: row.user_id,
             name,
           });
-          await trx('connections')
-            .where({ id: row.id })
-            .update({
-              step: JSON.stringify({ type: 'connected', accountId: input.accountId }),
-              state: 'connected',
-              account_id: input.accountId,
-              expires_at: null,
-              ...ERASED,
-              updated_at: trx.fn.now(),
-            });
+          await markConnected(trx, row.id, input.accountId);
         },
       );
       log.info('account connected by custom authentication', { accountId: input.accountId, provider });

@@ -44,38 +44,52 @@ async function rowOr404(deps: Deps, connectionId: string): Promise<ConnectionRow
   return row;
 }
 
+/** A new connection: its row, then its workflow (the caller decides what a failure to start means). */
+export async function launchConnection(
+  deps: Pick<Deps, 'db' | 'config' | 'temporal'>,
+  row: Pick<ConnectionRow, 'id' | 'user_id' | 'provider' | 'kind'> &
+    Partial<Pick<ConnectionRow, 'account_id' | 'session_id' | 'credentials_ciphertext'>>,
+  summary: string,
+) {
+  const { db, config, temporal } = deps;
+  await db('connections').insert({ ...row, step: JSON.stringify({ type: 'connecting' }) });
+  return temporal.connection.withDeadline(Date.now() + 5000, () =>
+    temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
+      workflowId: connectionWorkflowId(row.id),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [
+        {
+          connectionId: row.id,
+          checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
+          pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
+        },
+      ],
+      staticSummary: summary,
+    }),
+  );
+}
+
 export async function startConnection(
   deps: Deps,
   input: { userId: string; body: ConnectionBody; reconnect?: string },
 ): Promise<ConnectionAnswer> {
-  const { db, config, temporal } = deps;
+  const { db, temporal } = deps;
   const id = newConnectionId();
   const { provider, ...fields } = input.body;
-  await db('connections').insert({
-    id,
-    user_id: input.userId,
-    provider,
-    kind: input.reconnect ? 'reconnect' : 'create',
-    account_id: input.reconnect ?? null,
-    step: JSON.stringify({ type: 'connecting' }),
-    credentials_ciphertext:
-      Object.keys(fields).length > 0 ? sealSecret(cipherOf(deps), id, 'credentials', JSON.stringify(fields)) : null,
-  });
   let view;
   try {
-    const handle = await temporal.connection.withDeadline(Date.now() + 5000, () =>
-      temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
-        workflowId: connectionWorkflowId(id),
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        args: [
-          {
-            connectionId: id,
-            checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
-            pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
-          },
-        ],
-        staticSummary: `${provider} ${input.reconnect ? `reconnection of ${input.reconnect}` : 'connection'} for user ${input.userId}`,
-      }),
+    const handle = await launchConnection(
+      deps,
+      {
+        id,
+        user_id: input.userId,
+        provider,
+        kind: input.reconnect ? 'reconnect' : 'create',
+        account_id: input.reconnect ?? null,
+        credentials_ciphertext:
+          Object.keys(fields).length > 0 ? sealSecret(cipherOf(deps), id, 'credentials', JSON.stringify(fields)) : null,
+      },
+      `${provider} ${input.reconnect ? `reconnection of ${input.reconnect}` : 'connection'} for user ${input.userId}`,
     );
     view = await temporal.connection.withDeadline(Date.now() + STEP_WAIT_MS, () =>
       handle.executeUpdate(awaitConnectionStepUpdate, { args: [0] }),
@@ -83,8 +97,8 @@ export async function startConnection(
   } catch (err) {
     // Not started, or Unipile slow: the step may be there already; otherwise the client reads it later.
     deps.logger.warn({ connectionId: id, err: (err as Error).message }, 'connection did not answer in time');
-    const row = (await connectionById(db, id))!;
-    if (row.step.type !== 'connecting') return present(deps, row, row.step);
+    const row = await connectionById(db, id);
+    if (row && row.step.type !== 'connecting') return present(deps, row, row.step);
     throw new HttpError(503, 'unavailable', `Connection ${id} has no answer from Unipile yet; GET it again`);
   }
   return present(deps, (await connectionById(db, id))!, view.step);

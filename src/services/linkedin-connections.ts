@@ -9,7 +9,7 @@ import type { SessionRow } from '../db/linkedin-sessions';
 import type { Logger } from '../logger';
 import { HttpError } from '../api/http-errors';
 import { newConnectionId } from '../db/connections';
-import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId, type ConnectionWorkflowFn } from '../workflows/definitions';
+import { launchConnection } from './custom-auth-connections';
 
 export interface ConnectionDeps {
   db: Knex;
@@ -33,7 +33,7 @@ export function checkpointOf(row: SessionRow): { accountId: string; type: string
  * connection workflow started, and the claim given back if it could not start (503, the next post retries).
  */
 export async function startCookieConnection(deps: ConnectionDeps, row: SessionRow): Promise<boolean> {
-  const { db, config, temporal } = deps;
+  const { db, config } = deps;
   const claimed = await db('linkedin_sessions')
     .where({ id: row.id })
     .whereNull('account_id')
@@ -51,27 +51,10 @@ export async function startCookieConnection(deps: ConnectionDeps, row: SessionRo
   if (claimed.length === 0) return false;
   const connectionId = newConnectionId();
   try {
-    await db('connections').insert({
-      id: connectionId,
-      user_id: row.user_id,
-      provider: 'LINKEDIN',
-      kind: 'create',
-      session_id: row.id,
-      step: JSON.stringify({ type: 'connecting' }),
-    });
-    await temporal.connection.withDeadline(Date.now() + 5000, () =>
-      temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
-        workflowId: connectionWorkflowId(connectionId),
-        taskQueue: config.TEMPORAL_TASK_QUEUE,
-        args: [
-          {
-            connectionId,
-            checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
-            pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
-          },
-        ],
-        staticSummary: `LinkedIn cookie connection for user ${row.user_id}, member ${row.linkedin_member_id}`,
-      }),
+    await launchConnection(
+      deps,
+      { id: connectionId, user_id: row.user_id, provider: 'LINKEDIN', kind: 'create', session_id: String(row.id) },
+      `LinkedIn cookie connection for user ${row.user_id}, member ${row.linkedin_member_id}`,
     );
     return true;
   } catch (err) {

@@ -65,6 +65,15 @@ function enter(intent: Intent, outcome: Outcome): void {
         : (outcome.code ?? '123456');
 }
 
+/** The step after a solved one: the next scripted checkpoint (true), or none left (false: the intent completes). */
+function advance(intent: Intent): boolean {
+  const following = intent.chain.shift();
+  if (!following) return false;
+  enter(intent, following);
+  intent.chain = [...intent.chain, ...(following.then ?? [])];
+  return true;
+}
+
 export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: number): void {
   /** The intent becomes an account (created or reconnected), as when Unipile accepts the last step. */
   const complete = (intent: Intent, res?: Response): void => {
@@ -151,14 +160,8 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
       res.status(401).json(sim.errorBody(401, 'invalid_checkpoint_solution', 'Invalid checkpoint solution'));
       return;
     }
-    const following = intent.chain.shift();
-    if (following) {
-      enter(intent, following);
-      intent.chain = [...intent.chain, ...(following.then ?? [])];
-      res.status(201).json(checkpointBody(intent));
-      return;
-    }
-    complete(intent, res);
+    if (advance(intent)) res.status(201).json(checkpointBody(intent));
+    else complete(intent, res);
   });
 
   /** An intent still waiting shows as a CONNECTING account, with its current QR code (rotated as it ages). */
@@ -221,12 +224,8 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
     });
   // Scanning the QR code (or approving in the app) completes the step, or moves to the next scripted checkpoint.
   const proceed = (intent: Intent, res: Response) => {
-    const following = intent.chain.shift();
-    if (following) {
-      enter(intent, following);
-      intent.chain = [...intent.chain, ...(following.then ?? [])];
-      res.json({ ok: true, checkpoint: intent.checkpointType });
-    } else {
+    if (advance(intent)) res.json({ ok: true, checkpoint: intent.checkpointType });
+    else {
       complete(intent);
       res.json({ ok: true, connected: intent.accountId });
     }

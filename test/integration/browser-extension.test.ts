@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type Page, type Worker as ServiceWorker } from 'playwright-core';
 import { buildExtension, optionsFromEnv } from '../../extension/build';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium';
 import { Stack, waitFor } from '../helpers/stack';
 
 // The reference extension in a real browser (Debian's Chromium, headless, the extension loaded unpacked): LinkedIn
 // pages are served locally through request routing, LinkedIn's cookies set in the browser profile. Everything the
 // test reads comes from what a person sees (the popup, the options page) or from the product's backend API.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = resolve(__dirname, '../.tmp/screenshots');
 
 const linkedinPage = (memberId: string) => `<!doctype html><html><head><title>Feed | LinkedIn</title></head><body>
@@ -47,13 +47,7 @@ describe('the browser extension, in Chromium', () => {
       headless: false, // --headless=new below: the old headless mode does not run extensions
       args: [
         '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
+        ...CHROMIUM_FLAGS,
         `--disable-extensions-except=${built.dir}`,
         `--load-extension=${built.dir}`,
       ],

@@ -1,13 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium';
 import { Stack, waitFor } from '../helpers/stack';
 
 // A person's path, in a real browser (Debian's Chromium, installed by .ci/run): connect through the simulator's
 // wizard, land on our page, see the account connected; break it; reconnect from the page. Screenshots of each step
 // are kept in test/.tmp/screenshots.
 const SHOTS = resolve(__dirname, '../.tmp/screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('pages people read, in Chromium', () => {
   const stack = new Stack();
@@ -18,16 +18,7 @@ describe('pages people read, in Chromium', () => {
     await stack.start();
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: ['--headless', ...CHROMIUM_FLAGS],
     });
     page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
   });
