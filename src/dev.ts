@@ -110,7 +110,12 @@ async function main(): Promise<void> {
   try {
     // Database: DATABASE_URL as given (created when missing), or an embedded PGlite kept in .data/pglite that the
     // API and the worker of this process share.
-    if (!env.DATABASE_URL) env.DATABASE_URL = `pglite://${resolve(DATA, 'pglite')}`;
+    if (!env.DATABASE_URL) {
+      env.DATABASE_URL = `pglite://${resolve(DATA, 'pglite')}`;
+      // PGlite runs one query at a time, on this process's own thread: more forwards at once only queue in front of
+      // the webhooks' inserts (1,000 ERROR webhooks at once: p99 31 s at 32, under 3 s at 2; docs/BENCHMARKS.md).
+      env.FORWARD_CONCURRENCY ??= '2';
+    }
     await ensureDatabase(env.DATABASE_URL);
 
     // Temporal: TEMPORAL_ADDRESS as given, or a dev server persisted in .data/ with its UI.
