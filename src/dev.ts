@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     if (!env.DATABASE_URL) {
       env.DATABASE_URL = `pglite://${resolve(DATA, 'pglite')}`;
       // PGlite runs one query at a time, on this process's own thread: more forwards at once only queue in front of
-      // the webhooks' inserts (1,000 ERROR webhooks at once: p99 31 s at 32, under 3 s at 2; docs/BENCHMARKS.md).
+      // the webhooks' inserts (1,000 ERROR webhooks at once: p99 31 s at 32, 3–4 s at 2; docs/BENCHMARKS.md).
       env.FORWARD_CONCURRENCY ??= '2';
     }
     await ensureDatabase(env.DATABASE_URL);
