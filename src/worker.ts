@@ -81,6 +81,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     'startConnectionAttempt',
     'answerConnectionStep',
     'pollConnection',
+    'readConnectedAccount',
   ]);
   const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
     db: deps.db,

@@ -13,6 +13,12 @@ import {
 import { sessionById } from '../db/linkedin-sessions';
 import { authOf, createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 
+/** Unipile's type and name of a newly connected account (nulls where Unipile did not say). */
+export interface ConnectedAccount {
+  provider: string | null;
+  name: string | null;
+}
+
 /** The connection's last state: connected to its account, every secret erased. */
 async function markConnected(db: Knex, connectionId: string, accountId: string): Promise<void> {
   await db('connections')
@@ -207,7 +213,27 @@ export function createConnectionActivities(deps: LinkedinDeps) {
      * Unipile accepted the last step: the account row and its long-lived workflow, exactly as after hosted auth
      * (the account's type and name confirmed with Unipile), owned by the connection's user.
      */
-    async finishConnection(input: { connectionId: string; accountId: string }): Promise<void> {
+    /**
+     * What Unipile says of the new account (its type and name), read on the Unipile task queue so it counts against
+     * UNIPILE_MAX_RPS like every other call. A cookie connection needs nothing from Unipile here.
+     */
+    async readConnectedAccount(input: { connectionId: string; accountId: string }): Promise<ConnectedAccount | null> {
+      const row = await connection(input.connectionId);
+      if (row.session_id) return null;
+      const account = await unipile.getAccount(input.accountId);
+      return { provider: account?.type ?? null, name: account?.name?.slice(0, 256) ?? null };
+    },
+
+    /**
+     * Ties the connected account to its user (account row, workflow, connection closed). `account` is what
+     * readConnectedAccount found (null: nothing known, the connection's provider stands); runs started before that
+     * activity existed pass none, and the account is read here as it was then.
+     */
+    async finishConnection(input: {
+      connectionId: string;
+      accountId: string;
+      account?: ConnectedAccount | null;
+    }): Promise<void> {
       const row = await connection(input.connectionId);
       if (row.session_id) {
         // The session is tied to the account and the account's workflow hears of its cookie (the cookie flow's own
@@ -216,9 +242,14 @@ export function createConnectionActivities(deps: LinkedinDeps) {
         await markConnected(db, row.id, input.accountId);
         return;
       }
-      const account = await unipile.getAccount(input.accountId);
-      const provider = account?.type ?? row.provider;
-      const name = account?.name?.slice(0, 256) ?? null;
+      const read =
+        input.account !== undefined
+          ? input.account
+          : await unipile
+              .getAccount(input.accountId)
+              .then((a) => ({ provider: a?.type ?? null, name: a?.name?.slice(0, 256) ?? null }));
+      const provider = read?.provider ?? row.provider;
+      const name = read?.name ?? null;
       await receiveEvents(
         { db, forwarding: deps.forwarding },
         [{ source: 'custom_auth', accountId: input.accountId, payload: { userId: row.user_id, provider, name } }],

@@ -8,6 +8,7 @@ import {
   allHandlersFinished,
   condition,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -28,6 +29,10 @@ const bookkeeping = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
+
+// Runs started before this patch read the new account from Unipile inside finishConnection, on the main task
+// queue (outside UNIPILE_MAX_RPS); newer runs read it on the Unipile queue first.
+const ACCOUNT_READ_UNDER_CAP_PATCH = 'account-read-under-cap';
 
 /** Steps that wait for the user. */
 const waiting = (step: ConnectionStep): boolean => step.type === 'checkpoint' || step.type === 'qrcode';
@@ -69,12 +74,23 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
 
   async function apply(attempt: ConnectionAttempt): Promise<void> {
     switch (attempt.kind) {
-      case 'connected':
+      case 'connected': {
         pendingAccountId = attempt.accountId;
-        await bookkeeping.finishConnection({ connectionId, accountId: attempt.accountId });
+        const ids = { connectionId, accountId: attempt.accountId };
+        if (patched(ACCOUNT_READ_UNDER_CAP_PATCH)) {
+          // Unipile unreachable after the retries: the account is connected all the same (the provider the user chose).
+          const account = await unipile.readConnectedAccount(ids).catch((err: unknown) => {
+            if (err instanceof ActivityFailure) return null;
+            throw err;
+          });
+          await bookkeeping.finishConnection({ ...ids, account });
+        } else {
+          await bookkeeping.finishConnection(ids);
+        }
         step = { type: 'connected', accountId: attempt.accountId };
         version++;
         return;
+      }
       case 'checkpoint':
       case 'qrcode': {
         pendingAccountId = attempt.accountId;

@@ -1,4 +1,4 @@
-import { connectionWorkflowId } from '../../src/workflows/definitions';
+import { connectionWorkflowId, unipileTaskQueue } from '../../src/workflows/definitions';
 import { historyText, maybeRecordHistory } from '../helpers/histories';
 import { Stack, waitFor } from '../helpers/stack';
 
@@ -55,6 +55,34 @@ describe('custom authentication: every provider, every step', () => {
     const call = stack.connectCalls().at(-1)!.body as Record<string, unknown>;
     expect(call).toEqual({ provider, username: `${provider.toLowerCase()}@example.test`, password });
     expect((await stack.client.workflow.getHandle(`account-${accountId}`).describe()).status.name).toBe('RUNNING');
+  });
+
+  test('the new account is read from Unipile on the rate-capped Unipile queue and named as Unipile names it', async () => {
+    secrets.push('tw-pw-read-7');
+    const res = await connect('ca-read', {
+      provider: 'TWITTER',
+      username: 'reader@example.test',
+      password: 'tw-pw-read-7',
+    });
+    expect(res.json.step.type).toBe('connected');
+    const { accountId } = res.json.step;
+    expect(await stack.accountWhen(accountId, (a) => a.status === 'OK')).toMatchObject({ name: 'reader@example.test' });
+    // Every activity of the connection that calls Unipile runs on the queue UNIPILE_MAX_RPS limits; the main queue's
+    // activities only keep our own records.
+    const history = await stack.client.workflow.getHandle(connectionWorkflowId(res.json.connectionId)).fetchHistory();
+    const scheduled = history.events!.flatMap((e) => {
+      const a = e.activityTaskScheduledEventAttributes;
+      return a ? [`${a.activityType!.name} @ ${a.taskQueue!.name}`] : [];
+    });
+    const queue = stack.config.TEMPORAL_TASK_QUEUE;
+    expect(scheduled).toEqual([
+      `startConnectionAttempt @ ${unipileTaskQueue(queue)}`,
+      `readConnectedAccount @ ${unipileTaskQueue(queue)}`,
+      `finishConnection @ ${queue}`,
+    ]);
+    expect(
+      stack.sim.calls.filter((c) => c.method === 'GET' && c.path === `/api/v1/accounts/${accountId}`),
+    ).toHaveLength(1);
   });
 
   test('IMAP/SMTP (MAIL) → connected; a wrong password → failed, naming invalid_credentials', async () => {

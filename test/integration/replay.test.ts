@@ -54,6 +54,7 @@ describe('workflow replay', () => {
       'connection-qrcode',
       'connection-expired',
       'connection-chained',
+      'connection-qrcode-read-under-cap',
     ])
       expect(files.some((f) => f.startsWith(`${HISTORY_SET}/${scenario}`))).toBe(true);
   });
