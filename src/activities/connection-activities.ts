@@ -42,6 +42,11 @@ export function createConnectionActivities(deps: LinkedinDeps) {
   // A cookie connection keeps its LinkedIn session up to date the way the extension's answers read it.
   const linkedin = createLinkedinActivities(deps);
 
+  async function describeAccount(accountId: string): Promise<ConnectedAccount> {
+    const account = await unipile.getAccount(accountId);
+    return { provider: account?.type ?? null, name: account?.name?.slice(0, 256) ?? null };
+  }
+
   async function connection(id: string): Promise<ConnectionRow> {
     const row = await connectionById(db, id);
     if (!row) throw new Error(`no connection ${id}`);
@@ -210,24 +215,18 @@ export function createConnectionActivities(deps: LinkedinDeps) {
     },
 
     /**
-     * Unipile accepted the last step: the account row and its long-lived workflow, exactly as after hosted auth
-     * (the account's type and name confirmed with Unipile), owned by the connection's user.
-     */
-    /**
      * What Unipile says of the new account (its type and name), read on the Unipile task queue so it counts against
      * UNIPILE_MAX_RPS like every other call. A cookie connection needs nothing from Unipile here.
      */
     async readConnectedAccount(input: { connectionId: string; accountId: string }): Promise<ConnectedAccount | null> {
       const row = await connection(input.connectionId);
-      if (row.session_id) return null;
-      const account = await unipile.getAccount(input.accountId);
-      return { provider: account?.type ?? null, name: account?.name?.slice(0, 256) ?? null };
+      return row.session_id ? null : describeAccount(input.accountId);
     },
 
     /**
-     * Ties the connected account to its user (account row, workflow, connection closed). `account` is what
-     * readConnectedAccount found (null: nothing known, the connection's provider stands); runs started before that
-     * activity existed pass none, and the account is read here as it was then.
+     * Unipile accepted the last step: the account row and its long-lived workflow, exactly as after hosted auth,
+     * owned by the connection's user. `account` is what readConnectedAccount found (null: nothing known, the
+     * connection's provider stands); runs started before that activity existed pass none, and it is read here.
      */
     async finishConnection(input: {
       connectionId: string;
@@ -242,12 +241,7 @@ export function createConnectionActivities(deps: LinkedinDeps) {
         await markConnected(db, row.id, input.accountId);
         return;
       }
-      const read =
-        input.account !== undefined
-          ? input.account
-          : await unipile
-              .getAccount(input.accountId)
-              .then((a) => ({ provider: a?.type ?? null, name: a?.name?.slice(0, 256) ?? null }));
+      const read = input.account !== undefined ? input.account : await describeAccount(input.accountId);
       const provider = read?.provider ?? row.provider;
       const name = read?.name ?? null;
       await receiveEvents(
