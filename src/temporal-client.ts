@@ -22,6 +22,7 @@ import {
   SEARCH_ATTRIBUTE_KEYS,
   statusEventSignal,
   type AccountLinked,
+  type AccountState,
   type AccountWorkflowFn,
   type CookieUpdate,
   type RecoveryPolicy,
@@ -110,8 +111,9 @@ export type AccountMessage = { status: StatusEvent } | { linked: AccountLinked }
 
 /**
  * Delivers an event to the account's workflow, starting it if needed (signal-with-start). A deleted account's
- * workflow has completed and its id is never reused, so later events come back as `workflow_closed`; a run that
- * ended any other way is replaced by a new one.
+ * workflow has completed and its id is not reused, so later events come back as `workflow_closed`; a run that
+ * ended any other way is replaced by a new one. The one exception is `restore`: an account that reconciliation
+ * deleted and Unipile reports alive gets a new run that starts from the given state (SPEC §11.1).
  */
 export async function signalAccount(
   client: Client,
@@ -119,6 +121,7 @@ export async function signalAccount(
   accountId: string,
   message: AccountMessage,
   hints: { provider?: string | null; userId?: string | null; cookie?: CookieUpdate | null } = {},
+  restore?: AccountState,
 ): Promise<ForwardResult> {
   const [signal, arg] =
     'status' in message
@@ -140,11 +143,14 @@ export async function signalAccount(
             userId: hints.userId ?? null,
             cookie: hints.cookie ?? null,
             policy: settings.policy,
+            ...(restore ? { state: restore } : {}),
           },
         ],
-        // A run that completed (the account was deleted) is never replaced; one that failed, was terminated or
-        // timed out is: the account must stay watched whatever happened to its last run.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        // A run that completed (the account was deleted) is not replaced, unless this is a restore; one that failed,
+        // was terminated or timed out is: the account must stay watched whatever happened to its last run.
+        workflowIdReusePolicy: restore
+          ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+          : WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
         staticSummary: `Unipile account ${accountId}`,
         signal,
         signalArgs: [arg],

@@ -9,7 +9,9 @@ export type BackendEventType =
   | 'account.recovery_changed'
   | 'account.checkpoint_required'
   | 'account.email_sent'
-  | 'account.deleted';
+  | 'account.deleted'
+  | 'account.restored'
+  | 'reconcile.held';
 
 export interface BackendEvent {
   /** Stable: the same event written again (a retried activity) keeps its id, so receivers can drop repeats. */
@@ -58,6 +60,8 @@ export function eventsFromJournal(
       add(entry, 'account.status_changed', { from: d.from, to: d.to, message: d.message });
       if (d.to === 'DELETED') add(entry, 'account.deleted', {});
     }
+    // A reconciliation deletion undone because Unipile reports the account alive (SPEC §11.1).
+    if (entry.type === 'account_restored') add(entry, 'account.restored', { by: d.by });
     if (entry.type === 'email' && d.outcome === 'sent') add(entry, 'account.email_sent', { kind: d.kind, seq: d.seq });
   }
   const last = entries[entries.length - 1];
@@ -89,6 +93,26 @@ export function checkpointRequiredEvent(c: {
       memberId: c.memberId,
       checkpoint: { type: c.type, expiresAt: c.expiresAt ?? null },
     },
+  };
+}
+
+/** Orders reconciliation events among themselves in the outbox (never an account id: `~` is outside their set). */
+export const RECONCILE_EVENTS_KEY = '~reconcile';
+
+/** A reconciliation run held its deletions: how many accounts, why, and the hold an operator confirms. */
+export function reconcileHeldEvent(h: {
+  holdId: number;
+  runId: string;
+  reason: string;
+  count: number;
+  maxDeletions: number;
+}): BackendEvent {
+  return {
+    eventId: `reconcile.${h.runId}.held`,
+    accountId: RECONCILE_EVENTS_KEY,
+    type: 'reconcile.held',
+    occurredAt: new Date().toISOString(),
+    data: { holdId: h.holdId, reason: h.reason, count: h.count, maxDeletions: h.maxDeletions },
   };
 }
 

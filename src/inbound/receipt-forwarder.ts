@@ -11,7 +11,8 @@ import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { appendApiEvent } from '../db/repository';
 import { signalAccount, type AccountSettings } from '../temporal-client';
-import { classifyMessage } from '../workflows/account-state';
+import { classifyMessage, initialState } from '../workflows/account-state';
+import type { AccountState, StatusEvent } from '../workflows/definitions';
 import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
 
 export interface ReceiptRow {
@@ -26,6 +27,8 @@ export interface ReceiptRow {
   account_type: string | null;
   user_id: string | null;
   account_status: string | null;
+  /** Who made the account DELETED (reconcile | unipile | api); only a reconciliation deletion can be undone. */
+  deleted_by: string | null;
 }
 
 export interface ForwarderMetrics {
@@ -103,6 +106,11 @@ export async function pruneForwardedReceipts(db: Knex, retentionMs: number, batc
     [retentionMs, batch],
   );
   return rowCount ?? 0;
+}
+
+/** `deleted_by` for a DELETED event, by where it came from. */
+function deletedBy(source: string): 'reconcile' | 'unipile' | 'api' {
+  return source === 'reconcile' ? 'reconcile' : source === 'api' ? 'api' : 'unipile';
 }
 
 function errorMessage(err: unknown): string {
@@ -243,7 +251,7 @@ export class ReceiptForwarder implements Forwarding {
            and (r.claimed_until is null or r.claimed_until < now())
          returning r.*
        )
-       select claimed.*, a.account_type, a.user_id, a.status as account_status
+       select claimed.*, a.account_type, a.user_id, a.status as account_status, a.deleted_by
        from claimed left join accounts a on a.account_id = claimed.account_id`,
       [this.options.leaseMs, this.options.owner, accountId],
     );
@@ -305,6 +313,44 @@ export class ReceiptForwarder implements Forwarding {
     );
   }
 
+  /**
+   * Starts a new run for an account reconciliation deleted, from a state that goes on where the deleted run ended
+   * (journal and incident numbers, so its history and emails are not taken for repeats) and records
+   * `account_restored` first; the event then moves it out of DELETED. Until that run writes the row, later events
+   * come here too and are simply signalled to it.
+   */
+  private async restore(source: string, status: StatusEvent, row: ReceiptRow): Promise<ForwardOutcome> {
+    const { db, temporal, settings } = this.deps;
+    const accountId = row.account_id;
+    const { rows } = await db.raw<{ rows: { seq: number | null; incident: number | null }[] }>(
+      `select (select max(seq) from account_events where account_id = ?) as seq,
+              greatest((select max((data->>'incidentId')::int) from account_events
+                        where account_id = ? and type = 'incident_opened'),
+                       (select max(incident_id) from email_log where account_id = ?)) as incident`,
+      [accountId, accountId, accountId],
+    );
+    const journalSeq = Number(rows[0]?.seq ?? 0) + 1;
+    const base = initialState({ accountId, provider: row.account_type ?? status.accountType, userId: row.user_id });
+    const state: AccountState = {
+      ...base,
+      status: 'DELETED',
+      incidentCount: Number(rows[0]?.incident ?? 0),
+      journalSeq,
+      journal: [
+        {
+          seq: journalSeq,
+          type: 'account_restored',
+          at: new Date().toISOString(),
+          data: { by: source === 'reconcile' ? 'listing' : 'webhook', message: status.message, deletedBy: 'reconcile' },
+        },
+      ],
+    };
+    const hints = { provider: row.account_type ?? status.accountType, userId: row.user_id };
+    const result = await signalAccount(temporal, settings, accountId, { status }, hints, state);
+    this.deps.logger.info({ accountId, by: source }, 'account deleted by reconciliation restored');
+    return result === 'signalled' ? 'signalled' : 'ignored_deleted';
+  }
+
   private async deliver(event: InboundEvent, row: ReceiptRow): Promise<ForwardOutcome> {
     const { db, temporal, settings } = this.deps;
     const { accountId } = event;
@@ -334,11 +380,26 @@ export class ReceiptForwarder implements Forwarding {
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'unknown', receiptId });
           return 'no_action';
         }
+        const status = { message, accountType, receiptId, receivedAt: new Date(row.received_at).toISOString() };
+        const deletion = classifyMessage(message) === 'deleted';
         if (row.account_status === 'DELETED') {
+          // Unipile reports alive an account that only reconciliation thought gone: it comes back (SPEC §11.1).
+          if (row.deleted_by === 'reconcile' && !deletion) return this.restore(event.source, status, row);
+          // Unipile's own DELETED (or ours through the API) after a reconciliation deletion makes it final.
+          if (deletion && row.deleted_by === 'reconcile' && event.source !== 'reconcile') {
+            await db('accounts')
+              .where({ account_id: accountId })
+              .update({ deleted_by: deletedBy(event.source) });
+          }
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
           return 'ignored_deleted';
         }
-        const status = { message, accountType, receiptId, receivedAt: new Date(row.received_at).toISOString() };
+        // Who deletes is written before the workflow hears of it, so the row is never DELETED without it.
+        if (deletion) {
+          await db('accounts')
+            .where({ account_id: accountId })
+            .update({ deleted_by: deletedBy(event.source) });
+        }
         const result = await signalAccount(
           temporal,
           settings,
@@ -347,6 +408,11 @@ export class ReceiptForwarder implements Forwarding {
           { provider: hints.provider ?? accountType, userId: hints.userId },
         );
         if (result === 'workflow_closed') {
+          // The run completed between the claim and the signal: a reconciliation deletion is undone all the same.
+          const now = await db('accounts').where({ account_id: accountId }).first('status', 'deleted_by');
+          if (!deletion && now?.status === 'DELETED' && now.deleted_by === 'reconcile') {
+            return this.restore(event.source, status, { ...row, account_status: 'DELETED', deleted_by: 'reconcile' });
+          }
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
           return 'ignored_deleted';
         }

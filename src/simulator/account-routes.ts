@@ -4,16 +4,29 @@ import { errorBody, newId, type SimulatorCore } from './sim-state';
 
 export function accountRoutes(sim: SimulatorCore, app: Express): void {
   app.get('/api/v1/accounts', async (req, res) => {
-    if (await sim.applyOutcome(sim.nextOutcome('list_accounts'), res)) return;
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 250);
-    const start = Number(req.query.cursor ?? 0) || 0;
-    const all = [...sim.accounts.values()];
-    const items = all.slice(start, start + limit);
-    const cursor = start + limit < all.length ? String(start + limit) : null;
+    const outcome = sim.nextOutcome('list_accounts');
+    if (await sim.applyOutcome(outcome, res)) return;
+    if (outcome.items) {
+      res.json({ object: 'AccountList', items: outcome.items, cursor: null });
+      return;
+    }
+    const asked = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 250);
+    const limit = Math.min(asked, outcome.pageSize ?? asked);
+    // An opaque keyset cursor (the last id listed), as Unipile's: deleting an account between two pages never
+    // shifts the next page (an offset would skip a live account).
+    const after = typeof req.query.cursor === 'string' ? Buffer.from(req.query.cursor, 'base64url').toString() : '';
+    const all = [...sim.accounts.values()]
+      .filter((a) => a.id > after)
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const items = all.slice(0, limit);
+    const more = all.length > limit && !outcome.lastPage;
+    const cursor = more ? Buffer.from(items[items.length - 1]!.id).toString('base64url') : null;
     res.json({ object: 'AccountList', items, cursor });
+    if (outcome.deleteAfter) sim.accounts.delete(outcome.deleteAfter);
   });
 
-  app.get('/api/v1/accounts/:id', (req, res) => {
+  app.get('/api/v1/accounts/:id', async (req, res) => {
+    if (await sim.applyOutcome(sim.nextOutcome('get_account', req.params.id), res)) return;
     const account = sim.accounts.get(req.params.id);
     if (!account) res.status(404).json(errorBody(404, 'resource_not_found', 'Resource not found.'));
     else res.json(account);

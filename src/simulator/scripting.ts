@@ -23,4 +23,15 @@ export interface Outcome {
   then?: Outcome[];
   /** For checkpoint: what the code TRY_ANOTHER_WAY switches to. */
   alternative?: Outcome;
+  /** For list_accounts: this page holds at most this many accounts (whatever `limit` the caller asked for). */
+  pageSize?: number;
+  /** For list_accounts: this page ends the listing (`cursor: null`) even when accounts are left (a truncated list). */
+  lastPage?: boolean;
+  /**
+   * For list_accounts: the page lists these accounts instead of the workspace's, as an API key of another workspace
+   * would see (the test scripts get_account to answer 404 for ours too).
+   */
+  items?: Record<string, unknown>[];
+  /** For list_accounts: this account is deleted at Unipile right after the page is answered (no webhook sent). */
+  deleteAfter?: string;
 }

@@ -3,4 +3,4 @@ export { accountWorkflow } from './account-workflow';
 export { connectionWorkflow } from './connection-workflow';
 // Cookie connections now run connectionWorkflow; this type stays registered for runs started by earlier versions.
 export { linkedinConnectWorkflow } from './linkedin-connect-workflow';
-export { reconcileAccountsWorkflow } from './reconcile-workflow';
+export { reconcileAccountsWorkflow, reconcileConfirmWorkflow } from './reconcile-workflow';

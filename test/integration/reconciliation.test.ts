@@ -1,19 +1,22 @@
 import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
-import { Stack, waitFor } from '../helpers/stack';
+import { sleep, Stack, waitFor } from '../helpers/stack';
 
 // A dropped webhook must not leave an account wrong forever: the reconcile-accounts schedule compares Unipile's list
 // with ours. Triggered here as an operator would (the Temporal UI's "Trigger" button does the same call).
 async function reconcileNow(stack: Stack): Promise<ReconcileSummary> {
   const scheduleId = reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE);
   const schedule = stack.client.schedule.getHandle(scheduleId);
-  const before = (await schedule.describe()).info.recentActions.length;
+  // recentActions keeps the last 10 only: a new run is told by its run id, not by the count.
+  const lastRun = (actions: { action: { workflow: { firstExecutionRunId: string } } }[]) =>
+    actions[actions.length - 1]?.action.workflow.firstExecutionRunId;
+  const before = lastRun((await schedule.describe()).info.recentActions);
   await schedule.trigger();
   let runWorkflowId = '';
   let runId = '';
   await waitFor(
     async () => {
       const actions = (await schedule.describe()).info.recentActions;
-      if (actions.length <= before) return false;
+      if (actions.length === 0 || lastRun(actions) === before) return false;
       const last = actions[actions.length - 1]!.action;
       runWorkflowId = last.workflow.workflowId;
       runId = last.workflow.firstExecutionRunId;
@@ -26,7 +29,8 @@ async function reconcileNow(stack: Stack): Promise<ReconcileSummary> {
 }
 
 describe('reconciliation with Unipile', () => {
-  // No grace: an account Unipile does not list is gone even if it is seconds old (the default waits RECONCILE_GRACE).
+  // No grace: an account Unipile does not list is asked of Unipile even if it is seconds old, and its second 404
+  // (in the next run) deletes it (the default waits RECONCILE_GRACE between the two).
   const stack = new Stack({ env: { RECONCILE_INTERVAL: '1h', RECONCILE_GRACE: '0s' } });
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
@@ -50,7 +54,9 @@ describe('reconciliation with Unipile', () => {
     const stranger = stack.sim.createAccount({ type: 'TELEGRAM' });
 
     const summary = await reconcileNow(stack);
-    expect(summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, gone: 1 });
+    // Unipile's first 404 for the vanished account decides nothing; its second, in the next run, deletes it.
+    expect(summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, missing: 1, gone: 0 });
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, missing: 1, gone: 1 });
 
     await waitFor(async () => (await account(dropped)).status === 'CREDENTIALS', 30_000, 'dropped webhook caught');
     await waitFor(
@@ -89,17 +95,26 @@ describe('reconciliation with Unipile', () => {
 });
 
 describe('reconciliation: a new account Unipile does not list yet is not deleted', () => {
-  const stack = new Stack(); // RECONCILE_GRACE at its default, 10 minutes
+  const GRACE_MS = 20_000;
+  const stack = new Stack({ env: { RECONCILE_INTERVAL: '1h', RECONCILE_GRACE: `${GRACE_MS / 1000}s` } });
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
-  test('seen before and no longer listed → DELETED; never listed and younger than the grace → kept', async () => {
+  test('seen before and no longer listed → DELETED after two 404s a grace apart; never listed and young → kept', async () => {
     const listed = await stack.connectedAccount({ userId: 'grace', provider: 'GOOGLE' });
+    // One that stays listed (a listing of none of the accounts seen before would be held, not acted on).
+    await stack.connectedAccount({ userId: 'grace', provider: 'WHATSAPP' });
     expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, gone: 0 }); // `listed` is seen now
     const fresh = await stack.connectedAccount({ userId: 'grace', provider: 'OUTLOOK' });
     stack.sim.accounts.delete(listed);
     stack.sim.accounts.delete(fresh); // e.g. Unipile's list lagging behind a connection made a moment ago
-    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, gone: 1 });
+    // `fresh` is younger than the grace: not even missing. `listed` gets its first 404.
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, missing: 1, gone: 0, held: null });
+    // A second 404 before the grace has passed confirms nothing either.
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, gone: 0 });
+    await sleep(GRACE_MS); // the grace is the rule under test: let it pass
+    // `listed`'s second 404, a grace after its first: deleted. `fresh` now counts as missing: its first 404 only.
+    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, missing: 2, gone: 1 });
     await waitFor(
       async () => (await stack.api$('GET', `/api/accounts/${listed}`)).json.status === 'DELETED',
       30_000,
