@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { connectionById, ERASED, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
-import { upsertAccount } from '../db/repository';
+import { ANSWER_ERASED, connectionById, ERASED, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
+import { AccountOwnedError, claimAccount } from '../db/repository';
 import { receiveEvents } from '../inbound/inbound-events';
 import { accountStatus, UnipileCallError, type ConnectAnswer } from '../unipile/unipile-api';
 import {
@@ -11,7 +11,7 @@ import {
   type StepAnswerKind,
 } from '../workflows/definitions';
 import { sessionById } from '../db/linkedin-sessions';
-import { authOf, createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
+import { authOf, createLinkedinActivities, type LinkedinDeps, type LinkOutcome } from './linkedin-activities';
 
 /** Unipile's type and name of a newly connected account (nulls where Unipile did not say). */
 export interface ConnectedAccount {
@@ -118,6 +118,8 @@ export function createConnectionActivities(deps: LinkedinDeps) {
     /** The first call: POST /api/v1/accounts (or /accounts/{id} to reconnect) with the stored credentials. */
     async startConnectionAttempt(input: { connectionId: string }): Promise<ConnectionAttempt> {
       const row = await connection(input.connectionId);
+      // The API gave up on starting it (and erased its secrets): the caller was told so; nothing goes to Unipile.
+      if (row.state !== 'pending') return { kind: 'failed', error: 'not_started' };
       if (row.session_id) {
         // The extension's latest cookies, decrypted here only, as custom authentication with cookies.
         const session = await sessionById(db, String(row.session_id));
@@ -169,11 +171,11 @@ export function createConnectionActivities(deps: LinkedinDeps) {
           code = openSecret(cipher, row.id, 'answer', row.answer_ciphertext);
         }
         const attempt = await attemptOf(row, await unipile.solveCheckpoint(input.accountId, code, row.provider));
-        await db('connections').where({ id: row.id }).update({ answer_ciphertext: null });
+        await db('connections').where({ id: row.id }).update(ANSWER_ERASED);
         return attempt;
       } catch (err) {
         const attempt = failureOf(err);
-        await db('connections').where({ id: row.id }).update({ answer_ciphertext: null });
+        await db('connections').where({ id: row.id }).update(ANSWER_ERASED);
         return attempt;
       }
     },
@@ -227,38 +229,53 @@ export function createConnectionActivities(deps: LinkedinDeps) {
      * Unipile accepted the last step: the account row and its long-lived workflow, exactly as after hosted auth,
      * owned by the connection's user. `account` is what readConnectedAccount found (null: nothing known, the
      * connection's provider stands); runs started before that activity existed pass none, and it is read here.
+     * An account another user owns (Unipile answers with the existing account of a login someone else connected)
+     * is left untouched, nothing is linked, and `account_owned` is returned for the workflow to end on.
      */
     async finishConnection(input: {
       connectionId: string;
       accountId: string;
       account?: ConnectedAccount | null;
-    }): Promise<void> {
+    }): Promise<LinkOutcome> {
       const row = await connection(input.connectionId);
       if (row.session_id) {
         // The session is tied to the account and the account's workflow hears of its cookie (the cookie flow's own
         // receipts); then the connection is done.
-        await linkedin.finishLinkedinConnection({ sessionId: String(row.session_id), accountId: input.accountId });
-        await markConnected(db, row.id, input.accountId);
-        return;
+        const linked = await linkedin.finishLinkedinConnection({
+          sessionId: String(row.session_id),
+          accountId: input.accountId,
+        });
+        if (linked === 'linked') await markConnected(db, row.id, input.accountId);
+        return linked;
       }
       const read = input.account !== undefined ? input.account : await describeAccount(input.accountId);
       const provider = read?.provider ?? row.provider;
       const name = read?.name ?? null;
-      await receiveEvents(
-        { db, forwarding: deps.forwarding },
-        [{ source: 'custom_auth', accountId: input.accountId, payload: { userId: row.user_id, provider, name } }],
-        async (trx) => {
-          await upsertAccount(trx, {
-            accountId: input.accountId,
-            workflowId: accountWorkflowId(input.accountId),
-            provider,
-            userId: row.user_id,
-            name,
-          });
-          await markConnected(trx, row.id, input.accountId);
-        },
-      );
+      try {
+        await receiveEvents(
+          { db, forwarding: deps.forwarding },
+          [{ source: 'custom_auth', accountId: input.accountId, payload: { userId: row.user_id, provider, name } }],
+          async (trx) => {
+            await claimAccount(trx, {
+              accountId: input.accountId,
+              workflowId: accountWorkflowId(input.accountId),
+              provider,
+              userId: row.user_id,
+              name,
+            });
+            await markConnected(trx, row.id, input.accountId);
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof AccountOwnedError)) throw err;
+        log.warn('connection refused: the account belongs to another user', {
+          connectionId: row.id,
+          accountId: input.accountId,
+        });
+        return 'account_owned';
+      }
       log.info('account connected by custom authentication', { accountId: input.accountId, provider });
+      return 'linked';
     },
   };
 }

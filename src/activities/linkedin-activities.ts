@@ -1,7 +1,7 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { CookieCipher } from '../cookies/cookie-cipher';
-import { upsertAccount } from '../db/repository';
+import { AccountOwnedError, claimAccount } from '../db/repository';
 import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
 import { checkpointRequiredEvent, enqueueBackendEvents } from '../backend-events/outbox';
 import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
@@ -24,6 +24,9 @@ export type ConnectOutcome =
   | { outcome: 'checkpoint'; accountId: string; checkpointType: string }
   | { outcome: 'wrong_code'; accountId: string }
   | { outcome: 'failed'; errorType: string };
+
+/** How finishing a connection ended: the account linked to the user, or left alone as another user's. */
+export type LinkOutcome = 'linked' | 'account_owned';
 
 export function authOf(row: SessionRow, cipher: CookieCipher): LinkedinCookieAuth & { fingerprint: string } {
   const c = openSession(cipher, row);
@@ -146,9 +149,11 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
 
     /**
      * The account exists at Unipile: store it and tie the session to it, and tell its workflow (started if need
-     * be) through the same stored events as any webhook: it now belongs to the user, and has this cookie.
+     * be) through the same stored events as any webhook: it now belongs to the user, and has this cookie. Another
+     * user's account (the same LinkedIn member connected by someone else) is left alone: the session is marked
+     * FAILED with `account_owned` and nothing is linked.
      */
-    async finishLinkedinConnection(input: { sessionId: string; accountId: string }): Promise<void> {
+    async finishLinkedinConnection(input: { sessionId: string; accountId: string }): Promise<LinkOutcome> {
       const row = await session(input.sessionId);
       const cookie = { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() };
       const events = [
@@ -159,25 +164,40 @@ export function createLinkedinActivities(deps: LinkedinDeps) {
         },
         { source: 'extension_cookie' as const, accountId: input.accountId, payload: cookie },
       ];
-      await receiveEvents({ db, forwarding: deps.forwarding }, events, async (trx) => {
-        await trx('linkedin_sessions').where({ id: row.id }).update({
-          account_id: input.accountId,
-          status: 'OK',
+      try {
+        await receiveEvents({ db, forwarding: deps.forwarding }, events, async (trx) => {
+          await claimAccount(trx, {
+            accountId: input.accountId,
+            workflowId: accountWorkflowId(input.accountId),
+            provider: 'LINKEDIN',
+            userId: row.user_id,
+          });
+          await trx('linkedin_sessions').where({ id: row.id }).update({
+            account_id: input.accountId,
+            status: 'OK',
+            recovery: 'NONE',
+            last_error: null,
+            checkpoint_account_id: null,
+            checkpoint_type: null,
+            checkpoint_expires_at: null,
+            date_last_status_unipile: trx.fn.now(),
+          });
+        });
+      } catch (err) {
+        if (!(err instanceof AccountOwnedError)) throw err;
+        await db('linkedin_sessions').where({ id: row.id }).update({
+          status: 'FAILED',
           recovery: 'NONE',
-          last_error: null,
+          last_error: 'account_owned',
           checkpoint_account_id: null,
           checkpoint_type: null,
           checkpoint_expires_at: null,
-          date_last_status_unipile: trx.fn.now(),
         });
-        await upsertAccount(trx, {
-          accountId: input.accountId,
-          workflowId: accountWorkflowId(input.accountId),
-          provider: 'LINKEDIN',
-          userId: row.user_id,
-        });
-      });
+        log.warn('cookie connection refused: the account belongs to another user', { accountId: input.accountId });
+        return 'account_owned';
+      }
       log.info('LinkedIn account connected from extension cookies', { accountId: input.accountId });
+      return 'linked';
     },
   };
 }

@@ -76,7 +76,7 @@ export function extensionRoutes(deps: ApiDeps): Router {
     '/api/extension/linkedin-cookies',
     ...extensionRateLimit(config.EXTENSION_RATE_LIMIT),
     async (req, res) => {
-      const userId = await extensionUserOf(db, req);
+      const userId = await extensionUserOf(db, req, config.EXTENSION_TOKEN_TTL);
       const body = parse(cookieBody, req.body);
       if (body.userId !== undefined && body.userId !== userId) {
         throw new HttpError(403, 'forbidden', "This token cannot write another user's cookies");
@@ -139,7 +139,8 @@ export function extensionRoutes(deps: ApiDeps): Router {
 
   router.post('/api/accounts/:accountId/checkpoint', async (req, res) => {
     // The backend token, or the extension token of the user whose connection waits (checked below).
-    const extensionCaller = res.locals.caller === 'backend' ? undefined : await extensionUserOf(db, req);
+    const extensionCaller =
+      res.locals.caller === 'backend' ? undefined : await extensionUserOf(db, req, config.EXTENSION_TOKEN_TTL);
     const accountId = accountIdParam(req.params);
     const { code } = parse(checkpointBody, req.body);
     const row = await db<SessionRow>('linkedin_sessions').where({ checkpoint_account_id: accountId }).first();
@@ -158,7 +159,12 @@ export function extensionRoutes(deps: ApiDeps): Router {
       answer = await answerStep(deps, connection.id, { code });
     } catch (err) {
       // An expired or finished connection: no checkpoint waits any more (the cookie flow's long-standing answer).
-      if (err instanceof HttpError && [409, 410].includes(err.status))
+      // Another user's account, or another answer being checked, is said as such.
+      if (
+        err instanceof HttpError &&
+        [409, 410].includes(err.status) &&
+        !['account_owned', 'step_busy'].includes(err.code)
+      )
         throw new HttpError(409, 'no_checkpoint', 'The checkpoint is no longer waiting for a code');
       throw err;
     }

@@ -17,7 +17,10 @@ export interface ConnectionRow {
   expires_at: Date | null;
   credentials_ciphertext: string | null;
   answer_ciphertext: string | null;
+  /** When the answer being checked was written (one answer per step at a time). */
+  answer_claimed_at: Date | null;
   qrcode_ciphertext: string | null;
+  created_at: Date;
 }
 
 /** The secrets a connection may hold for a while, each bound to its connection and its purpose. */
@@ -37,4 +40,12 @@ export async function connectionById(db: Knex, id: string): Promise<ConnectionRo
 }
 
 /** Final states erase every secret the connection held. */
-export const ERASED = { credentials_ciphertext: null, answer_ciphertext: null, qrcode_ciphertext: null } as const;
+export const ERASED = {
+  credentials_ciphertext: null,
+  answer_ciphertext: null,
+  answer_claimed_at: null,
+  qrcode_ciphertext: null,
+} as const;
+
+/** An answer, once Unipile has checked it (or it could not be sent): erased, and the step free for the next one. */
+export const ANSWER_ERASED = { answer_ciphertext: null, answer_claimed_at: null } as const;

@@ -33,7 +33,7 @@ export interface AccountSnapshot {
   view?: AccountView;
 }
 
-/** Inserts or updates the account row; fields left null keep what is stored. */
+/** Inserts or updates the account row; fields left null keep what is stored, and an owner is never replaced. */
 export async function upsertAccount(db: Knex, s: AccountSnapshot): Promise<void> {
   const row = {
     account_id: s.accountId,
@@ -47,7 +47,8 @@ export async function upsertAccount(db: Knex, s: AccountSnapshot): Promise<void>
   };
   const merge: Record<string, unknown> = {
     account_type: db.raw('coalesce(excluded.account_type, accounts.account_type)'),
-    user_id: db.raw('coalesce(excluded.user_id, accounts.user_id)'),
+    // The first owner stays: an account owned by one user is never moved to another (claimAccount refuses it).
+    user_id: db.raw('coalesce(accounts.user_id, excluded.user_id)'),
     name: db.raw('coalesce(excluded.name, accounts.name)'),
   };
   if (s.status) Object.assign(merge, { status: s.status, recovery: s.recovery ?? 'NONE', last_update: db.fn.now() });
@@ -57,6 +58,41 @@ export async function upsertAccount(db: Knex, s: AccountSnapshot): Promise<void>
     Object.assign(merge, { view });
   }
   await db('accounts').insert(row).onConflict('account_id').merge(merge);
+}
+
+/** The account belongs to another user: a connection that ends on it links nothing. */
+export class AccountOwnedError extends Error {
+  constructor(readonly accountId: string) {
+    super(`account ${accountId} belongs to another user`);
+  }
+}
+
+/**
+ * The account row for a user who has just connected it: created, or updated when it has no owner or is the user's
+ * already. Another user's account is left as it is and AccountOwnedError thrown (the caller's transaction then
+ * stores nothing). One statement, so two users finishing at once cannot both win.
+ */
+export async function claimAccount(db: Knex, s: AccountSnapshot & { userId: string }): Promise<void> {
+  const claimed = (await db('accounts')
+    .insert({
+      account_id: s.accountId,
+      workflow_id: s.workflowId,
+      account_type: s.provider ?? null,
+      user_id: s.userId,
+      name: s.name ?? null,
+      status: 'PENDING',
+      recovery: 'NONE',
+      last_update: db.fn.now(),
+    })
+    .onConflict('account_id')
+    .merge({
+      account_type: db.raw('coalesce(excluded.account_type, accounts.account_type)'),
+      user_id: db.raw('excluded.user_id'),
+      name: db.raw('coalesce(excluded.name, accounts.name)'),
+    })
+    .where(db.raw('accounts.user_id is null or accounts.user_id = excluded.user_id'))
+    .returning('account_id')) as unknown[];
+  if (claimed.length === 0) throw new AccountOwnedError(s.accountId);
 }
 
 export async function appendAccountEvents(db: Knex, accountId: string, entries: JournalEntry[]): Promise<void> {

@@ -6,7 +6,15 @@ import { HttpError } from '../api/http-errors';
 import type { ApiDeps } from '../api/deps';
 import type { ConnectionBody, StepBody } from '../connections/connection-input';
 import { CookieCipher } from '../cookies/cookie-cipher';
-import { connectionById, newConnectionId, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
+import {
+  ANSWER_ERASED,
+  connectionById,
+  ERASED,
+  newConnectionId,
+  openSecret,
+  sealSecret,
+  type ConnectionRow,
+} from '../db/connections';
 import {
   answerConnectionStepUpdate,
   awaitConnectionStepUpdate,
@@ -21,6 +29,8 @@ type Deps = Pick<ApiDeps, 'db' | 'config' | 'temporal' | 'logger'>;
 
 /** How long the API waits for Unipile's answer to a step before telling the client to look again. */
 const STEP_WAIT_MS = 60_000;
+/** An answer claimed longer ago than this cannot still be in use (its request gave up waiting long before). */
+const ANSWER_STALE_SECONDS = (2 * STEP_WAIT_MS) / 1000;
 
 export interface ConnectionAnswer {
   connectionId: string;
@@ -44,7 +54,24 @@ async function rowOr404(deps: Deps, connectionId: string): Promise<ConnectionRow
   return row;
 }
 
-/** A new connection: its row, then its workflow (the caller decides what a failure to start means). */
+/** Another user's account: what every path that finishes a connection answers, as hosted auth does. */
+const accountOwned = () =>
+  new HttpError(
+    409,
+    'account_owned',
+    'Unipile answered with an account that belongs to another user; nothing was linked',
+  );
+
+/** A step as the caller gets it; a connection that ended on another user's account is a 409. */
+function refuseOwned(step: ConnectionStep): void {
+  if (step.type === 'failed' && step.error === 'account_owned') throw accountOwned();
+}
+
+/**
+ * A new connection: its row, then its workflow. When the start fails (Temporal down or slow) the row is closed as
+ * `failed: not_started` with its secrets erased before the error goes to the caller: nothing stays pending with a
+ * password. Should the workflow have started after all, its first activity finds the row closed and sends nothing.
+ */
 export async function launchConnection(
   deps: Pick<Deps, 'db' | 'config' | 'temporal'>,
   row: Pick<ConnectionRow, 'id' | 'user_id' | 'provider' | 'kind'> &
@@ -53,20 +80,33 @@ export async function launchConnection(
 ) {
   const { db, config, temporal } = deps;
   await db('connections').insert({ ...row, step: JSON.stringify({ type: 'connecting' }) });
-  return temporal.connection.withDeadline(Date.now() + 5000, () =>
-    temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
-      workflowId: connectionWorkflowId(row.id),
-      taskQueue: config.TEMPORAL_TASK_QUEUE,
-      args: [
-        {
-          connectionId: row.id,
-          checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
-          pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
-        },
-      ],
-      staticSummary: summary,
-    }),
-  );
+  try {
+    return await temporal.connection.withDeadline(Date.now() + 5000, () =>
+      temporal.workflow.start<ConnectionWorkflowFn>(CONNECTION_WORKFLOW_TYPE, {
+        workflowId: connectionWorkflowId(row.id),
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        args: [
+          {
+            connectionId: row.id,
+            checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT,
+            pollIntervalMs: config.CONNECTION_POLL_INTERVAL,
+          },
+        ],
+        staticSummary: summary,
+      }),
+    );
+  } catch (err) {
+    await db('connections')
+      .where({ id: row.id, state: 'pending' })
+      .whereRaw(`step->>'type' = 'connecting'`)
+      .update({
+        state: 'failed',
+        step: JSON.stringify({ type: 'failed', error: 'not_started' }),
+        ...ERASED,
+        updated_at: db.fn.now(),
+      });
+    throw err;
+  }
 }
 
 export async function startConnection(
@@ -76,9 +116,9 @@ export async function startConnection(
   const { db, temporal } = deps;
   const id = newConnectionId();
   const { provider, ...fields } = input.body;
-  let view;
+  let handle;
   try {
-    const handle = await launchConnection(
+    handle = await launchConnection(
       deps,
       {
         id,
@@ -91,16 +131,27 @@ export async function startConnection(
       },
       `${provider} ${input.reconnect ? `reconnection of ${input.reconnect}` : 'connection'} for user ${input.userId}`,
     );
+  } catch (err) {
+    // Not started: the row is closed and what the user typed erased (launchConnection); they send it again.
+    deps.logger.warn({ connectionId: id, err: (err as Error).message }, 'connection could not be started');
+    throw new HttpError(503, 'unavailable', 'The connection could not be started; nothing was kept, retry later');
+  }
+  let view;
+  try {
     view = await temporal.connection.withDeadline(Date.now() + STEP_WAIT_MS, () =>
       handle.executeUpdate(awaitConnectionStepUpdate, { args: [0] }),
     );
   } catch (err) {
-    // Not started, or Unipile slow: the step may be there already; otherwise the client reads it later.
+    // Unipile slow: the step may be there already; otherwise the client reads it later.
     deps.logger.warn({ connectionId: id, err: (err as Error).message }, 'connection did not answer in time');
     const row = await connectionById(db, id);
-    if (row && row.step.type !== 'connecting') return present(deps, row, row.step);
+    if (row && row.step.type !== 'connecting') {
+      refuseOwned(row.step);
+      return present(deps, row, row.step);
+    }
     throw new HttpError(503, 'unavailable', `Connection ${id} has no answer from Unipile yet; GET it again`);
   }
+  refuseOwned(view.step);
   return present(deps, (await connectionById(db, id))!, view.step);
 }
 
@@ -147,10 +198,25 @@ export async function answerStep(deps: Deps, connectionId: string, body: StepBod
   if (row.state !== 'pending') throw closed(row);
   const { kind, value } = answerOf(body);
   refuseMismatch(row.step, kind);
-  if (value !== undefined)
-    await db('connections')
-      .where({ id: row.id })
-      .update({ answer_ciphertext: sealSecret(cipherOf(deps), row.id, 'answer', value) });
+  // One answer at a time: the ciphertext is claimed only when no other answer to the step holds it (or one left
+  // by a request that gave up long ago), so two answers never overwrite each other.
+  const sealed = value !== undefined ? sealSecret(cipherOf(deps), row.id, 'answer', value) : undefined;
+  if (sealed !== undefined) {
+    const claimed = await db('connections')
+      .where({ id: row.id, state: 'pending' })
+      .where((q) =>
+        q
+          .whereNull('answer_ciphertext')
+          .orWhereNull('answer_claimed_at')
+          .orWhere('answer_claimed_at', '<', db.raw(`now() - make_interval(secs => ?)`, [ANSWER_STALE_SECONDS])),
+      )
+      .update({ answer_ciphertext: sealed, answer_claimed_at: db.fn.now() });
+    if (claimed === 0) {
+      const current = (await connectionById(db, row.id))!;
+      if (current.state !== 'pending') throw closed(current);
+      throw new HttpError(409, 'step_busy', 'Another answer to this step is being checked; retry once it is answered');
+    }
+  }
   let result;
   try {
     result = await temporal.connection.withDeadline(Date.now() + STEP_WAIT_MS, () =>
@@ -159,7 +225,9 @@ export async function answerStep(deps: Deps, connectionId: string, body: StepBod
       }),
     );
   } catch (err) {
-    await db('connections').where({ id: row.id }).update({ answer_ciphertext: null });
+    // Only this request's own answer is erased: another one may hold the step now.
+    if (sealed !== undefined)
+      await db('connections').where({ id: row.id, answer_ciphertext: sealed }).update(ANSWER_ERASED);
     const current = (await connectionById(db, row.id))!;
     if (current.state !== 'pending') throw closed(current);
     if (err instanceof WorkflowUpdateFailedError)
@@ -167,6 +235,7 @@ export async function answerStep(deps: Deps, connectionId: string, body: StepBod
     throw new HttpError(503, 'unavailable', 'The connection could not be reached; retry later');
   }
   const current = (await connectionById(db, row.id))!;
+  refuseOwned(result.step);
   if (result.outcome === 'wrong_code') {
     throw new HttpError(422, 'invalid_checkpoint_solution', 'The code is wrong or expired; the step stays, try again');
   }

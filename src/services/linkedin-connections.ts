@@ -30,7 +30,8 @@ export function checkpointOf(row: SessionRow): { accountId: string; type: string
 
 /**
  * Starts a cookie connection unless one ran within CONNECT_RETRY_INTERVAL: the row is claimed atomically, the
- * connection workflow started, and the claim given back if it could not start (503, the next post retries).
+ * connection workflow started, and the claim given back if it could not start (503, the next post retries). Within
+ * the interval after a connection refused as another user's account, the answer is 409 `account_owned`.
  */
 export async function startCookieConnection(deps: ConnectionDeps, row: SessionRow): Promise<boolean> {
   const { db, config } = deps;
@@ -48,7 +49,17 @@ export async function startCookieConnection(deps: ConnectionDeps, row: SessionRo
     )
     .update({ date_last_try_connect: db.fn.now(), status: 'CONNECTING', last_error: null })
     .returning('id');
-  if (claimed.length === 0) return false;
+  if (claimed.length === 0) {
+    // The last connection of these cookies ended on an account another user owns: say so, not "connecting".
+    if (row.last_error === 'account_owned') {
+      throw new HttpError(
+        409,
+        'account_owned',
+        'These cookies are of a LinkedIn account that belongs to another user; nothing was linked',
+      );
+    }
+    return false;
+  }
   const connectionId = newConnectionId();
   try {
     await launchConnection(

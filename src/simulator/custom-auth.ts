@@ -3,6 +3,8 @@
 // checkpoints Unipile answers with — chained, switched with TRY_ANOTHER_WAY, resent, approved in the app or scanned.
 // Scripts decide the outcome of each call (`connect`, `reconnect`, `checkpoint` operations); control endpoints under
 // /_sim/intents play the person's part (scan the QR code, approve in the app, let the QR code rotate).
+// As at Unipile, one login is one account: connecting a login that already has an account (the same LinkedIn member's
+// cookie, the same username, the same mailbox), whoever connects it, answers with that account's id.
 import { randomBytes } from 'node:crypto';
 import type { Express, Response } from 'express';
 import type { Outcome } from './scripting';
@@ -18,11 +20,23 @@ const DEFAULT_CONTRACTS = [
 
 const newQr = (): string => `sim-qr-${randomBytes(12).toString('base64url')}`;
 
+/** The login a connection body names (provider and user), or undefined when it names none (QR codes). */
+function loginOf(b: Record<string, unknown>): string | undefined {
+  const provider = String(b.provider ?? '');
+  const text = (key: string) => (typeof b[key] === 'string' ? (b[key] as string).toLowerCase() : undefined);
+  if (provider === 'LINKEDIN' && text('access_token')) return `LINKEDIN cookie ${b.access_token as string}`;
+  if (CREDENTIAL_PROVIDERS.has(provider) && text('username')) return `${provider} ${text('username')}`;
+  if (provider === 'MAIL' && text('imap_user')) return `MAIL ${text('imap_user')}@${text('imap_host')}`;
+  return undefined;
+}
+
 function bodyProblems(b: Record<string, unknown>): string[] {
   const provider = String(b.provider ?? '');
   const text = (key: string) => typeof b[key] === 'string' && (b[key] as string).length > 0;
   const problems: string[] = [];
-  if (CREDENTIAL_PROVIDERS.has(provider)) {
+  if (provider === 'LINKEDIN' && b.access_token !== undefined) {
+    if (!text('access_token')) problems.push('access_token is required');
+  } else if (CREDENTIAL_PROVIDERS.has(provider)) {
     for (const key of ['username', 'password']) if (!text(key)) problems.push(`${key} is required`);
   } else if (provider === 'MAIL') {
     for (const key of ['imap_host', 'imap_user', 'imap_password', 'smtp_host', 'smtp_user', 'smtp_password'])
@@ -75,6 +89,15 @@ function advance(intent: Intent): boolean {
 }
 
 export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: number): void {
+  /** Each login's account id, from the first time it was connected. */
+  const logins = new Map<string, string>();
+  /** The existing account of the body's login, if it has one. */
+  const accountOfLogin = (b: Record<string, unknown>): string | undefined => {
+    const login = loginOf(b);
+    const id = login ? logins.get(login) : undefined;
+    return id && sim.accounts.has(id) ? id : undefined;
+  };
+
   /** The intent becomes an account (created or reconnected), as when Unipile accepts the last step. */
   const complete = (intent: Intent, res?: Response): void => {
     sim.intents.delete(intent.accountId);
@@ -94,22 +117,32 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
     accountId: string,
     b: Record<string, unknown>,
     res: Response,
+    // POST /api/v1/accounts is scripted as `connect`, even when it lands on an existing account.
+    operation: 'connect' | 'reconnect' = kind === 'create' ? 'connect' : 'reconnect',
   ): Promise<void> => {
     const problems = bodyProblems(b);
     if (problems.length > 0) {
       res.status(400).json(sim.errorBody(400, 'invalid_parameters', 'Invalid parameters', problems.join('; ')));
       return;
     }
-    const operation = kind === 'create' ? 'connect' : 'reconnect';
-    const outcome = sim.nextOutcome(operation, kind === 'reconnect' ? accountId : undefined);
+    const outcome = sim.nextOutcome(operation, operation === 'reconnect' ? accountId : undefined);
     if (await sim.applyOutcome(outcome, res)) return;
     if (outcome.result === 'fail') {
       res.status(401).json(sim.errorBody(401, 'invalid_credentials', 'Invalid credentials'));
       return;
     }
+    const login = loginOf(b);
+    if (login) logins.set(login, accountId);
     const provider = String(b.provider);
     const accountType = provider === 'MAIL' ? 'MAIL' : provider;
-    const name = typeof b.username === 'string' ? b.username : typeof b.imap_user === 'string' ? b.imap_user : provider;
+    const name =
+      b.access_token !== undefined
+        ? 'LinkedIn user'
+        : typeof b.username === 'string'
+          ? b.username
+          : typeof b.imap_user === 'string'
+            ? b.imap_user
+            : provider;
     const intent: Intent = { accountId, kind, accountType, name, checkpointType: '', chain: [] };
     if (QR_PROVIDERS.has(provider)) {
       intent.checkpointType = 'QRCODE';
@@ -190,8 +223,21 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
 
   app.post('/api/v1/accounts', async (req, res, next) => {
     const b = (req.body ?? {}) as Record<string, unknown>;
+    const existing = accountOfLogin(b);
+    // A login that has an account already: Unipile answers with that account, reconnected.
+    if (existing) {
+      await authenticate('reconnect', existing, b, res, 'connect');
+      return;
+    }
     if (b.provider === 'LINKEDIN' && b.access_token !== undefined) {
-      next(); // cookies: the simulator's cookie handler
+      // Cookies: the simulator's cookie handler, whose answer names the login's new account.
+      const login = loginOf(b);
+      const json = res.json.bind(res);
+      res.json = (body: { account_id?: unknown }) => {
+        if (login && typeof body?.account_id === 'string') logins.set(login, body.account_id);
+        return json(body);
+      };
+      next();
       return;
     }
     await authenticate('create', randomBytes(16).toString('base64url').slice(0, 22), b, res);
@@ -203,7 +249,8 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
       next();
       return;
     }
-    await authenticate('reconnect', req.params.id, b, res);
+    // The credentials of another login that has an account: that account answers (its id, not the path's).
+    await authenticate('reconnect', accountOfLogin(b) ?? req.params.id, b, res);
   });
 
   // The person's part, and what waits for it (the intents' account ids are not in the API's answers to clients).

@@ -30,9 +30,21 @@ const bookkeeping = proxyActivities<AccountActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
+/** The last record of a connection whose bookkeeping gave up: retried until the database answers. */
+const lastRecord = proxyActivities<AccountActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
 // Runs started before this patch read the new account from Unipile inside finishConnection, on the main task
 // queue (outside UNIPILE_MAX_RPS); newer runs read it on the Unipile queue first.
 const ACCOUNT_READ_UNDER_CAP_PATCH = 'account-read-under-cap';
+// Runs started before this patch linked whatever account Unipile answered with; newer runs end failed with
+// `account_owned` when it is another user's (finishConnection then links nothing).
+const ACCOUNT_OWNED_PATCH = 'account-owned-refused';
+// Runs started before this patch failed when their own records could not be written, leaving secrets in the row;
+// newer runs end failed and erase them.
+const ERASE_ON_FAILURE_PATCH = 'erase-secrets-on-bookkeeping-failure';
 
 /** Steps that wait for the user. */
 const waiting = (step: ConnectionStep): boolean => step.type === 'checkpoint' || step.type === 'qrcode';
@@ -77,15 +89,21 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
       case 'connected': {
         pendingAccountId = attempt.accountId;
         const ids = { connectionId, accountId: attempt.accountId };
+        let linked;
         if (patched(ACCOUNT_READ_UNDER_CAP_PATCH)) {
           // Unipile unreachable after the retries: the account is connected all the same (the provider the user chose).
           const account = await unipile.readConnectedAccount(ids).catch((err: unknown) => {
             if (err instanceof ActivityFailure) return null;
             throw err;
           });
-          await bookkeeping.finishConnection({ ...ids, account });
+          linked = await bookkeeping.finishConnection({ ...ids, account });
         } else {
-          await bookkeeping.finishConnection(ids);
+          linked = await bookkeeping.finishConnection(ids);
+        }
+        if (linked === 'account_owned' && patched(ACCOUNT_OWNED_PATCH)) {
+          log.info('connection refused: the account belongs to another user', { connectionId });
+          await move({ type: 'failed', error: 'account_owned' }, 'failed');
+          return;
         }
         step = { type: 'connected', accountId: attempt.accountId };
         version++;
@@ -151,31 +169,45 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
     },
   );
 
-  await apply(await safely(() => unipile.startConnectionAttempt({ connectionId })));
-  while (waiting(step)) {
-    const seen = version;
-    const left = deadline - Date.now();
-    if (left > 0) {
-      await condition(() => version !== seen && !busy, polled(step) ? Math.min(left, input.pollIntervalMs) : left);
-    }
-    await condition(() => !busy);
-    if (version !== seen) continue; // an answer moved the connection on
-    if (Date.now() >= deadline) {
-      await move({ type: 'failed', error: 'expired' }, 'expired');
-      break;
-    }
-    if (polled(step) && pendingAccountId) {
-      const accountId = pendingAccountId;
-      busy = true; // an answer arriving now is refused (409, try again) rather than run beside the poll
-      try {
-        const attempt = await safely(() => unipile.pollConnection({ connectionId, accountId }));
-        // Unipile unreachable for a moment while the user scans: keep waiting until the deadline.
-        if (attempt.kind !== 'failed') await apply(attempt);
-      } finally {
-        busy = false;
-      }
-    }
+  try {
+    await run();
+  } catch (err) {
+    // Our own records could not be written, after every retry: rather than failing with the secrets left in the
+    // row, the connection ends failed and they are erased as soon as the database answers again.
+    if (!(err instanceof ActivityFailure) || !patched(ERASE_ON_FAILURE_PATCH)) throw err;
+    log.warn('connection bookkeeping failed; ending the connection', { connectionId });
+    step = { type: 'failed', error: 'internal_error' };
+    version++;
+    await lastRecord.recordConnectionStep({ connectionId, step, state: 'failed', accountId: pendingAccountId });
   }
   await condition(allHandlersFinished);
   return step;
+
+  async function run(): Promise<void> {
+    await apply(await safely(() => unipile.startConnectionAttempt({ connectionId })));
+    while (waiting(step)) {
+      const seen = version;
+      const left = deadline - Date.now();
+      if (left > 0) {
+        await condition(() => version !== seen && !busy, polled(step) ? Math.min(left, input.pollIntervalMs) : left);
+      }
+      await condition(() => !busy);
+      if (version !== seen) continue; // an answer moved the connection on
+      if (Date.now() >= deadline) {
+        await move({ type: 'failed', error: 'expired' }, 'expired');
+        break;
+      }
+      if (polled(step) && pendingAccountId) {
+        const accountId = pendingAccountId;
+        busy = true; // an answer arriving now is refused (409, try again) rather than run beside the poll
+        try {
+          const attempt = await safely(() => unipile.pollConnection({ connectionId, accountId }));
+          // Unipile unreachable for a moment while the user scans: keep waiting until the deadline.
+          if (attempt.kind !== 'failed') await apply(attempt);
+        } finally {
+          busy = false;
+        }
+      }
+    }
+  }
 }

@@ -1,7 +1,7 @@
 // First connection of a LinkedIn session from the extension's cookies (custom authentication), with an optional
 // checkpoint whose code arrives through the API within CHECKPOINT_TIMEOUT. One run per attempt; the API starts
 // at most one per CONNECT_RETRY_INTERVAL per session.
-import { condition, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { AccountActivities } from '../activities';
 import {
   getConnectStateQuery,
@@ -16,6 +16,10 @@ const bookkeeping = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 10 },
 });
+
+// Runs started before this patch ended connected whoever owned the account; newer runs end failed with
+// `account_owned` when it is another user's (finishLinkedinConnection then links nothing).
+const ACCOUNT_OWNED_PATCH = 'account-owned-refused';
 
 export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Promise<ConnectState> {
   const unipile = proxyActivities<AccountActivities>({
@@ -58,7 +62,15 @@ export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Prom
   ]);
   for (;;) {
     if (result.outcome === 'connected') {
-      await bookkeeping.finishLinkedinConnection({ sessionId: input.sessionId, accountId: result.accountId });
+      const linked = await bookkeeping.finishLinkedinConnection({
+        sessionId: input.sessionId,
+        accountId: result.accountId,
+      });
+      if (linked === 'account_owned' && patched(ACCOUNT_OWNED_PATCH)) {
+        state = { phase: 'failed', errorType: 'account_owned' };
+        log.info('cookie connection refused: the account belongs to another user', { sessionId: input.sessionId });
+        return state;
+      }
       state = { phase: 'connected', accountId: result.accountId };
       return state;
     }
