@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Config } from '../config';
+import { CookieCipher } from '../cookies/cookie-cipher';
 import { signToken } from '../tokens';
 import type { UnipileApi } from '../unipile/unipile-api';
 
@@ -28,6 +29,8 @@ export async function createHostedLink(
     providers?: string[] | '*';
     successRedirectUrl?: string;
     failureRedirectUrl?: string;
+    /** Keep the link (encrypted) so that reusableReconnectLink can hand it out again for this long. */
+    reuseForMs?: number;
   },
 ): Promise<{ url: string; expiresAt: string }> {
   const { config, unipile, db } = deps;
@@ -63,5 +66,42 @@ export async function createHostedLink(
     success_redirect_url: input.successRedirectUrl ?? landing,
     failure_redirect_url: input.failureRedirectUrl ?? landing,
   });
+  if (input.reuseForMs && input.reuseForMs > 0) {
+    // Handed out again only in the first half of its life at most, so a user who gets it has time to finish.
+    const reuseUntil = new Date(Date.now() + Math.min(input.reuseForMs, ttl / 2));
+    const urlCiphertext = linkCipher(config).encrypt(url, ['hosted-link', linkId]);
+    await db('hosted_links')
+      .where({ link_id: linkId })
+      .update({ url_ciphertext: urlCiphertext, reuse_until: reuseUntil });
+  }
   return { url, expiresAt };
+}
+
+/** Hosted-link URLs are encrypted at rest with the cookie keys: whoever holds one can reconnect the account. */
+function linkCipher(config: Config): CookieCipher {
+  return new CookieCipher(config.COOKIE_ENCRYPTION_KEY);
+}
+
+/**
+ * The account's last reconnect link made for this user, if it may still be handed out: not used yet and within its
+ * reuse period. Null otherwise, or when its key is gone (a rotation): a new link is made then.
+ */
+export async function reusableReconnectLink(
+  deps: { config: Config; db: Knex },
+  input: { userId: string; accountId: string },
+): Promise<string | null> {
+  const row = (await deps
+    .db('hosted_links')
+    .where({ kind: 'reconnect', reconnect_account_id: input.accountId, user_id: input.userId })
+    .whereNull('used_at')
+    .whereNotNull('url_ciphertext')
+    .where('reuse_until', '>', new Date())
+    .orderBy('created_at', 'desc')
+    .first('link_id', 'url_ciphertext')) as { link_id: string; url_ciphertext: string } | undefined;
+  if (!row) return null;
+  try {
+    return linkCipher(deps.config).decrypt(row.url_ciphertext, ['hosted-link', row.link_id]);
+  } catch {
+    return null;
+  }
 }

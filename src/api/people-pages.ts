@@ -4,8 +4,10 @@ import { escapeHtml } from '../html';
 import { providerName } from '../email/account-emails';
 import { reconnectLinkPath, verifyToken } from '../tokens';
 import type { ApiDeps } from './deps';
-import { createHostedLink } from './links';
+import { createHostedLink, reusableReconnectLink } from './links';
 import { plainState, SETTLING } from '../plain-state';
+import { reconnectPageRateLimit } from './rate-limits';
+import { UnipileBudgetError } from '../unipile/unipile-api';
 
 const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
 /** While an account is on its way up, the page refreshes itself. */
@@ -54,31 +56,61 @@ export function peoplePages(deps: ApiDeps): Router {
     res.type('html').send(page('Your connected accounts', list + note, settling ? 3 : undefined));
   });
 
-  router.get('/accounts/:accountId/reconnect', async (req, res) => {
-    const accountId = req.params.accountId;
-    if (verifyToken(config.SIGNING_SECRET, 'reconnect', req.query.token) !== accountId) {
+  /**
+   * The account's hosted link for this user: the one handed out lately while it may be reused (HOSTED_LINK_REUSE),
+   * else a new one. Clicks at the same time in this process share one request to Unipile.
+   */
+  const linking = new Map<string, Promise<string>>();
+  function reconnectUrl(userId: string, accountId: string): Promise<string> {
+    const key = JSON.stringify([userId, accountId]);
+    let pending = linking.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const reused = await reusableReconnectLink(deps, { userId, accountId });
+        if (reused) return reused;
+        const reuseForMs = config.HOSTED_LINK_REUSE;
+        return (await createHostedLink(deps, { userId, reconnectAccountId: accountId, reuseForMs })).url;
+      })().finally(() => linking.delete(key));
+      linking.set(key, pending);
+    }
+    return pending;
+  }
+
+  router.get(
+    '/accounts/:accountId/reconnect',
+    (req, res, next) => {
+      // Checked first (an HMAC, no I/O): only valid links are counted by the limits below.
+      if (verifyToken(config.SIGNING_SECRET, 'reconnect', req.query.token) === req.params.accountId) return next();
       res.status(401).type('html').send(page('Link expired', '<p>This link is invalid or has expired.</p>'));
-      return;
-    }
-    const row = await findAccount(db, accountId);
-    if (!row || !row.user_id || row.status === 'DELETED') {
-      res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
-      return;
-    }
-    try {
-      // Hosted links die daily at Unipile: make a fresh one on every click.
-      const { url } = await createHostedLink(deps, {
-        userId: row.user_id,
-        reconnectAccountId: accountId,
-      });
-      res.redirect(302, url);
-    } catch {
-      res
-        .status(503)
-        .type('html')
-        .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
-    }
-  });
+    },
+    ...reconnectPageRateLimit(config.RECONNECT_PAGE_RATE_LIMIT),
+    async (req, res) => {
+      const accountId = String(req.params.accountId);
+      const row = await findAccount(db, accountId);
+      if (!row || !row.user_id || row.status === 'DELETED') {
+        res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
+        return;
+      }
+      try {
+        res.redirect(302, await reconnectUrl(row.user_id, accountId));
+      } catch (err) {
+        if (err instanceof UnipileBudgetError) {
+          const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+          res.setHeader('Retry-After', String(seconds));
+          res
+            .status(429)
+            .type('html')
+            .send(page('Try again shortly', `<p>Too many requests right now. Please try again in ${seconds} s.</p>`));
+          return;
+        }
+        deps.logger.warn({ accountId, err: (err as Error).message }, 'reconnect page: no hosted link');
+        res
+          .status(503)
+          .type('html')
+          .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
+      }
+    },
+  );
 
   return router;
 }

@@ -6,7 +6,7 @@ import { close, listen } from '../http-listen';
 import { createLogger, type Logger } from '../logger';
 import { createTemporalClient } from '../temporal-client';
 import { forwarderOptions, ReceiptForwarder } from '../inbound/receipt-forwarder';
-import { UnipileApi } from '../unipile/unipile-api';
+import { CallBudget, UnipileApi } from '../unipile/unipile-api';
 import { createApp } from './app';
 import { createMetrics } from './metrics';
 
@@ -27,11 +27,15 @@ export async function startApi(
   const db = options.db ?? createDb(config.DATABASE_URL);
   const temporalSettings = accountSettings(config);
   const temporal = createTemporalClient(temporalSettings);
-  const metrics = createMetrics(db);
+  const metrics = createMetrics(db, { cacheMs: config.OPS_CACHE_TTL });
+  // Every Unipile call the API makes on a user's behalf (hosted links, account reads, deletions) is counted against
+  // UNIPILE_API_MAX_RPS (UNIPILE_API_BURST at once), apart from the workers' UNIPILE_MAX_RPS: a flood of requests cannot spend the capacity
+  // recovery needs. Per process, by design: two API processes allow twice the rate.
   const unipile = new UnipileApi(
     unipileBaseUrl(config.UNIPILE_DSN),
     config.UNIPILE_API_KEY,
     config.UNIPILE_REQUEST_TIMEOUT,
+    new CallBudget(config.UNIPILE_API_MAX_RPS, config.UNIPILE_API_BURST),
   );
   const forwarder = new ReceiptForwarder(
     { db, temporal, settings: temporalSettings, logger, metrics: metrics.forwarder },

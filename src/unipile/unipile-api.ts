@@ -17,6 +17,49 @@ export class UnipileCallError extends Error {
   }
 }
 
+/** A call this process's budget did not allow: nothing was sent; the same call may be made after `retryAfterMs`. */
+export class UnipileBudgetError extends Error {
+  constructor(
+    readonly operation: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`Unipile ${operation} not sent: this process's Unipile call budget is spent`);
+    this.name = 'UnipileBudgetError';
+  }
+}
+
+/**
+ * A token bucket: `perSecond` calls a second, up to `burst` at once after a quiet spell (at least one). Counted in
+ * this process only: N processes allow N times as many.
+ */
+export class CallBudget {
+  private readonly capacity: number;
+  private tokens: number;
+  private at: number;
+
+  constructor(
+    readonly perSecond: number,
+    burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.capacity = Math.max(1, burst);
+    this.tokens = this.capacity;
+    this.at = now();
+  }
+
+  /** Takes one call: 0 when allowed, else the milliseconds until one is. */
+  take(): number {
+    const now = this.now();
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+  }
+}
+
 export interface UnipileAccount {
   object: 'Account';
   id: string;
@@ -44,7 +87,11 @@ const JSON_BODY = { 'Content-Type': 'application/json' } as const;
 /** The SDK joins path segments as given: an id is always encoded, so it can never name another endpoint. */
 const segment = (id: string): string => encodeURIComponent(id);
 
-/** The calls this service makes to Unipile, through the official SDK, with a timeout and typed errors. */
+/**
+ * The calls this service makes to Unipile, through the official SDK, with a timeout and typed errors. With a
+ * budget (the API's, on users' behalf), a call past it is refused here with UnipileBudgetError, before any request;
+ * the workers' calls are paced by their task queue instead.
+ */
 export class UnipileApi {
   private readonly sdk: UnipileClient;
 
@@ -52,11 +99,20 @@ export class UnipileApi {
     private readonly baseUrl: string,
     apiKey: string,
     private readonly timeoutMs: number,
+    private readonly budget?: CallBudget,
   ) {
     this.sdk = new UnipileClient(baseUrl, apiKey);
   }
 
-  private async call<T>(operation: string, fn: () => Promise<unknown>): Promise<T> {
+  private async call<T>(operation: string, fn: () => Promise<unknown>, maxWaitMs = 0): Promise<T> {
+    let wait = this.budget?.take() ?? 0;
+    // A caller that cannot be asked again (Unipile's notify_url) waits for its turn, for a bounded time.
+    const giveUpAt = Date.now() + maxWaitMs;
+    while (wait > 0 && Date.now() + wait <= giveUpAt) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      wait = this.budget?.take() ?? 0;
+    }
+    if (wait > 0) throw new UnipileBudgetError(operation, wait);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new UnipileCallError(null, 'errors/request_timeout', operation)), this.timeoutMs);
@@ -87,9 +143,13 @@ export class UnipileApi {
   }
 
   /** The account, or null when Unipile does not know it. */
-  async getAccount(accountId: string): Promise<UnipileAccount | null> {
+  async getAccount(accountId: string, options: { maxWaitMs?: number } = {}): Promise<UnipileAccount | null> {
     try {
-      return await this.call<UnipileAccount>('get account', () => this.sdk.account.getOne(segment(accountId)));
+      return await this.call<UnipileAccount>(
+        'get account',
+        () => this.sdk.account.getOne(segment(accountId)),
+        options.maxWaitMs,
+      );
     } catch (err) {
       if (err instanceof UnipileCallError && err.status === 404) return null;
       throw err;

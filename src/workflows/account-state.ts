@@ -42,6 +42,12 @@ export function classifyMessage(message: string): EventClass {
 }
 
 const SEEN_RECEIPTS_KEPT = 50;
+/**
+ * Under the cookie budget an incident lists only its last attempts and tried cookie fingerprints (counters keep the
+ * totals): a user who sends a new cookie every minute for weeks must not grow the state carried by continue-as-new.
+ */
+export const ATTEMPTS_KEPT = 20;
+export const TRIED_COOKIES_KEPT = 20;
 
 export function initialState(
   input: Pick<AccountWorkflowInput, 'accountId' | 'provider' | 'userId' | 'cookie'>,
@@ -164,6 +170,21 @@ export type Step =
   | { type: 'wait'; until: number; purpose: 'attempt' | 'email'; summary: string };
 
 const scheduled = (incident: Incident) => incident.attempts.filter((a) => a.trigger === 'schedule');
+const lastAt = (incident: Incident, trigger: AttemptTrigger) =>
+  incident.attempts.filter((a) => a.trigger === trigger).pop()?.at ?? null;
+
+// The counters are authoritative once set (under the budget, where the lists are trimmed); before, the lists.
+const scheduledDone = (incident: Incident): number => incident.scheduledCount ?? scheduled(incident).length;
+const lastScheduledAt = (incident: Incident): string | null =>
+  incident.scheduledCount !== undefined ? (incident.lastScheduledAt ?? null) : lastAt(incident, 'schedule');
+const lastCookieAttemptAt = (incident: Incident): string | null =>
+  incident.attemptCount !== undefined ? (incident.lastCookieAttemptAt ?? null) : lastAt(incident, 'new_cookie');
+
+/** Under the budget, when the pending cookie may be tried: at once for the incident's first, then one per interval. */
+function cookieSlot(incident: Incident, policy: RecoveryPolicy): number | null {
+  const last = policy.cookieBudget ? lastCookieAttemptAt(incident) : null;
+  return last ? Date.parse(last) + (policy.cookieReconnectIntervalMs ?? policy.retryIntervalMs) : null;
+}
 
 /** The UI label of an attempt, e.g. "reconnect attempt 2/5". */
 export function attemptLabel(step: { action: string; trigger: AttemptTrigger; n: number; of: number }): string {
@@ -179,14 +200,22 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
   if (!incident) return { type: 'idle' };
 
   const of = maxAttempts(policy);
-  const done = scheduled(incident);
+  const done = scheduledDone(incident);
   if (incident.newCookiePending) {
-    return { type: 'attempt', action: 'reconnect', trigger: 'new_cookie', n: done.length, of };
+    const slot = cookieSlot(incident, policy);
+    if (slot === null || slot <= now)
+      return { type: 'attempt', action: 'reconnect', trigger: 'new_cookie', n: done, of };
+    // The newest cookie waits for its slot (the attempt then reads the cookie stored at that time); whatever else is
+    // due first goes first.
+    const rest = nextStep({ ...state, incident: { ...incident, newCookiePending: false } }, policy, now);
+    if (rest.type === 'attempt' || rest.type === 'email' || (rest.type === 'wait' && rest.until <= slot)) return rest;
+    const summary = attemptLabel({ action: 'reconnect', trigger: 'new_cookie', n: done, of });
+    return { type: 'wait', until: slot, purpose: 'attempt', summary };
   }
-  if (incident.action !== 'none' && done.length < of) {
-    const n = done.length + 1;
-    const last = done[done.length - 1];
-    const due = last ? Date.parse(last.at) + policy.retryIntervalMs : now;
+  if (incident.action !== 'none' && done < of) {
+    const n = done + 1;
+    const last = lastScheduledAt(incident);
+    const due = last ? Date.parse(last) + policy.retryIntervalMs : now;
     if (due <= now) return { type: 'attempt', action: incident.action, trigger: 'schedule', n, of };
     const summary = attemptLabel({ action: incident.action, trigger: 'schedule', n, of });
     return { type: 'wait', until: due, purpose: 'attempt', summary };
@@ -211,11 +240,17 @@ export function nextStep(state: AccountState, policy: RecoveryPolicy, now: numbe
 /** The attempt "reconnect now" makes: a cookie reconnect for LinkedIn accounts with cookies, else a restart. */
 export function manualAttempt(state: AccountState, policy: RecoveryPolicy): Extract<Step, { type: 'attempt' }> {
   const action = state.provider === 'LINKEDIN' && state.cookie ? 'reconnect' : 'restart';
-  const n = state.incident ? scheduled(state.incident).length : 0;
+  const n = state.incident ? scheduledDone(state.incident) : 0;
   return { type: 'attempt', action, trigger: 'manual', n, of: maxAttempts(policy) };
 }
 
-export function applyAttempt(state: AccountState, attempt: AttemptRecord, now: number): AccountState {
+/** Records an attempt; `policy.cookieBudget` (set by the workflow behind a patch) keeps the incident's lists bounded. */
+export function applyAttempt(
+  state: AccountState,
+  attempt: AttemptRecord,
+  now: number,
+  policy?: RecoveryPolicy,
+): AccountState {
   const incident = state.incident;
   state = record(state, 'attempt', now, { incidentId: incident?.id ?? null, ...attempt });
   if (attempt.outcome === 'succeeded') {
@@ -233,9 +268,28 @@ export function applyAttempt(state: AccountState, attempt: AttemptRecord, now: n
       ? [...incident.triedCookies, attempt.fingerprint]
       : incident.triedCookies;
   const newCookiePending = attempt.trigger === 'new_cookie' ? false : incident.newCookiePending;
+  if (!policy?.cookieBudget) {
+    return {
+      ...state,
+      incident: { ...incident, attempts: [...incident.attempts, attempt], triedCookies, newCookiePending },
+      lastError,
+    };
+  }
+  const fingerprint = attempt.fingerprint;
+  const tried = fingerprint ? [...incident.triedCookies.filter((f) => f !== fingerprint), fingerprint] : triedCookies;
   return {
     ...state,
-    incident: { ...incident, attempts: [...incident.attempts, attempt], triedCookies, newCookiePending },
+    incident: {
+      ...incident,
+      attempts: [...incident.attempts, attempt].slice(-ATTEMPTS_KEPT),
+      triedCookies: tried.slice(-TRIED_COOKIES_KEPT),
+      // Any attempt that read the newest cookie has tried it: no extra attempt is owed for it.
+      newCookiePending: fingerprint && fingerprint === state.cookie?.fingerprint ? false : newCookiePending,
+      attemptCount: (incident.attemptCount ?? incident.attempts.length) + 1,
+      scheduledCount: scheduledDone(incident) + (attempt.trigger === 'schedule' ? 1 : 0),
+      lastScheduledAt: attempt.trigger === 'schedule' ? attempt.at : lastScheduledAt(incident),
+      lastCookieAttemptAt: attempt.trigger === 'new_cookie' ? attempt.at : lastCookieAttemptAt(incident),
+    },
     lastError,
   };
 }
@@ -285,6 +339,9 @@ export function toView(state: AccountState, policy: RecoveryPolicy, now: number)
       kind: incident.kind,
       openedAt: incident.openedAt,
       attempts: incident.attempts,
+      ...(incident.attemptCount !== undefined && incident.attemptCount > incident.attempts.length
+        ? { attemptsOmitted: incident.attemptCount - incident.attempts.length }
+        : {}),
       maxAttempts: incident.action === 'none' ? 0 : maxAttempts(policy),
       emails: incident.emails,
     },
@@ -304,7 +361,7 @@ export function describe(state: AccountState, policy: RecoveryPolicy, now: numbe
   const step = nextStep(state, policy, now);
   const incident = state.incident;
   if (incident && incident.action !== 'none') {
-    parts.push(`attempt ${scheduled(incident).length} of ${maxAttempts(policy)}`);
+    parts.push(`attempt ${scheduledDone(incident)} of ${maxAttempts(policy)}`);
   }
   if (step.type === 'wait') parts.push(`next: ${step.summary} at ${iso(step.until)}`);
   if (state.lastError) parts.push(`last error: ${state.lastError}`);

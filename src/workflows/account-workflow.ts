@@ -36,6 +36,7 @@ import {
   type AccountWorkflowInput,
   type AttemptRecord,
   type Inbound,
+  type RecoveryPolicy,
 } from './definitions';
 import {
   applyAttempt,
@@ -58,6 +59,9 @@ function fail(message: string): never {
 // Histories recorded before this patch wrote only the journal, as a regular activity; newer runs write the view
 // too, as a local activity (one marker event instead of three activity events and a workflow task round trip).
 const PERSIST_VIEW_PATCH = 'persist-view-local';
+// Runs recorded before this patch tried every new extension cookie at once and kept every attempt in their state;
+// newer runs try one per CONNECT_RETRY_INTERVAL (beyond the first of an incident) and keep the lists bounded.
+const COOKIE_BUDGET_PATCH = 'cookie-reconnect-budget';
 
 const { recordAccountState } = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',
@@ -90,6 +94,14 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   input: AccountWorkflowInput,
 ): Promise<void> {
   const { policy } = input;
+  // The policy the state machine sees: the configured one, plus the budget once this run has taken the patch.
+  // Decided at the start and at the top of each loop, never in a query (which may not call patched()).
+  let effective: RecoveryPolicy = policy;
+  function takePatches(): void {
+    if (effective.cookieBudget || !patched(COOKIE_BUDGET_PATCH)) return;
+    effective = { ...policy, cookieBudget: true };
+  }
+  takePatches();
   // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
   // hourly business retries are workflow timers, not this policy.
   // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
@@ -113,13 +125,13 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   setHandler(statusEventSignal, (event) => void inbox.push({ type: 'status', event }));
   setHandler(accountLinkedSignal, (link) => void inbox.push({ type: 'linked', link }));
   setHandler(cookieUpdatedSignal, (cookie) => void inbox.push({ type: 'cookie', cookie }));
-  setHandler(getAccountStateQuery, () => toView(state, policy, Date.now()));
+  setHandler(getAccountStateQuery, () => toView(state, effective, Date.now()));
 
   let persistedView = '';
   async function persist(): Promise<void> {
     const entries = state.journal;
     const withView = patched(PERSIST_VIEW_PATCH);
-    const view = toView(state, policy, Date.now());
+    const view = toView(state, effective, Date.now());
     const key = withView ? viewKey(view) : '';
     if (entries.length > 0 || key !== persistedView) {
       const record = {
@@ -137,7 +149,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       state = { ...state, journal: state.journal.slice(entries.length) };
     }
     updateSearchAttributes();
-    setCurrentDetails(describe(state, policy, Date.now()));
+    setCurrentDetails(describe(state, effective, Date.now()));
   }
 
   function updateSearchAttributes(): void {
@@ -183,7 +195,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
     }
     log.info('recovery attempt finished', { accountId: state.accountId, label, outcome: record.outcome });
     attemptsCounter.add(1, { action: record.action, outcome: record.outcome });
-    state = applyAttempt(state, record, Date.now());
+    state = applyAttempt(state, record, Date.now(), effective);
     return record;
   }
 
@@ -218,7 +230,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       await condition(() => !busy);
       busy = true;
       try {
-        const record = await attempt(manualAttempt(state, policy));
+        const record = await attempt(manualAttempt(state, effective));
         changed = true;
         return record;
       } finally {
@@ -229,11 +241,12 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   );
 
   for (;;) {
+    takePatches();
     for (const inbound of inbox.splice(0)) state = applyInbound(state, inbound, Date.now());
     changed = false;
     await persist();
 
-    const step = nextStep(state, policy, Date.now());
+    const step = nextStep(state, effective, Date.now());
     if (step.type === 'complete') break;
     if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
       await condition(allHandlersFinished);
@@ -252,7 +265,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       busy = true;
       try {
         // The step may be stale after waiting for a "reconnect now": recompute it.
-        const current = nextStep(state, policy, Date.now());
+        const current = nextStep(state, effective, Date.now());
         if (current.type === 'attempt' || current.type === 'email') await run(current);
       } finally {
         busy = false;

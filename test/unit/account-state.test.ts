@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   applyAttempt,
   applyEmail,
@@ -8,6 +9,8 @@ import {
   initialState,
   nextStep,
   toView,
+  ATTEMPTS_KEPT,
+  TRIED_COOKIES_KEPT,
 } from '../../src/workflows/account-state';
 import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/definitions';
 
@@ -247,5 +250,210 @@ describe('views', () => {
   test('the state survives a JSON round trip (continue-as-new payload)', () => {
     const s = status(status(fresh(), 'ERROR'), 'CONNECTING');
     expect(JSON.parse(JSON.stringify(s))).toEqual(s);
+  });
+});
+
+describe('cookie reconnect budget (the workflow turns it on behind a patch)', () => {
+  const M = 60_000;
+  // CONNECT_RETRY_INTERVAL of 1 h; scheduled attempts every 3 h so the two schedules are told apart.
+  const budget: RecoveryPolicy = {
+    ...policy,
+    retryIntervalMs: 3 * H,
+    cookieReconnectIntervalMs: H,
+    cookieBudget: true,
+  };
+  const cookie = (s: AccountState, fingerprint: string, now: number) =>
+    applyInbound(s, { type: 'cookie', cookie: { fingerprint, at: new Date(now).toISOString() } }, now);
+  const failedAttempt = (
+    step: { n: number; of: number; trigger: AttemptRecord['trigger'] },
+    at: number,
+    fingerprint: string,
+  ): AttemptRecord => ({
+    n: step.n,
+    of: step.of,
+    action: 'reconnect',
+    trigger: step.trigger,
+    at: new Date(at).toISOString(),
+    outcome: 'failed',
+    errorType: 'errors/invalid_credentials',
+    fingerprint,
+  });
+  /** A LinkedIn account with cookie f0 in a needs-auth incident whose first scheduled attempt failed at T0. */
+  const linkedinIncident = (p: RecoveryPolicy = budget) => {
+    let s = initialState({
+      accountId: 'acc',
+      provider: 'LINKEDIN',
+      userId: 'u',
+      cookie: { fingerprint: 'f0', at: new Date(T0).toISOString() },
+    });
+    s = status(status(s, 'CREATION_SUCCESS'), 'CREDENTIALS');
+    expect(s.incident).toMatchObject({ action: 'reconnect' });
+    return applyAttempt(s, failedAttempt({ n: 1, of: 5, trigger: 'schedule' }, T0, 'f0'), T0, p);
+  };
+
+  test('the first new cookie is tried at once; a newer one inside the interval waits for the next slot', () => {
+    let s = cookie(linkedinIncident(), 'f1', T0 + M);
+    expect(nextStep(s, budget, T0 + M)).toMatchObject({ type: 'attempt', trigger: 'new_cookie' });
+    s = applyAttempt(s, failedAttempt({ n: 1, of: 5, trigger: 'new_cookie' }, T0 + M, 'f1'), T0 + M, budget);
+    s = cookie(s, 'f2', T0 + 2 * M);
+    s = cookie(s, 'f3', T0 + 3 * M);
+    const slot = T0 + M + H;
+    expect(nextStep(s, budget, T0 + 3 * M)).toEqual({
+      type: 'wait',
+      until: slot,
+      purpose: 'attempt',
+      summary: 'reconnect attempt (new cookie)',
+    });
+    expect(toView(s, budget, T0 + 3 * M).nextAttemptAt).toBe(new Date(slot).toISOString());
+    expect(nextStep(s, budget, slot - 1)).toMatchObject({ type: 'wait', until: slot });
+    expect(nextStep(s, budget, slot)).toMatchObject({ type: 'attempt', trigger: 'new_cookie' });
+    // The attempt reads the newest stored cookie (f3): tried once, and neither f2 nor f3 asks for another.
+    s = applyAttempt(s, failedAttempt({ n: 1, of: 5, trigger: 'new_cookie' }, slot, 'f3'), slot, budget);
+    s = cookie(s, 'f3', slot + M);
+    expect(nextStep(s, budget, slot + M)).toMatchObject({ type: 'wait', purpose: 'attempt', until: T0 + 3 * H });
+  });
+
+  test('without the budget (histories recorded before it) every new cookie is tried at once, as before', () => {
+    const old: RecoveryPolicy = { ...budget, cookieBudget: false };
+    let s = cookie(linkedinIncident(old), 'f1', T0 + M);
+    s = applyAttempt(s, failedAttempt({ n: 1, of: 5, trigger: 'new_cookie' }, T0 + M, 'f1'), T0 + M, old);
+    s = cookie(s, 'f2', T0 + 2 * M);
+    expect(nextStep(s, old, T0 + 2 * M)).toMatchObject({ type: 'attempt', trigger: 'new_cookie' });
+    expect(s.incident!.attempts).toHaveLength(2);
+    expect(s.incident).not.toHaveProperty('attemptCount');
+  });
+
+  test('a scheduled attempt due before the cookie slot runs first and, having used the newest cookie, spends it', () => {
+    const p: RecoveryPolicy = { ...budget, retryIntervalMs: 30 * M };
+    let s = cookie(linkedinIncident(p), 'f1', T0 + M);
+    s = applyAttempt(s, failedAttempt({ n: 1, of: 5, trigger: 'new_cookie' }, T0 + M, 'f1'), T0 + M, p);
+    s = cookie(s, 'f2', T0 + 2 * M);
+    expect(nextStep(s, p, T0 + 2 * M)).toMatchObject({
+      type: 'wait',
+      until: T0 + 30 * M,
+      summary: 'reconnect attempt 2/5',
+    });
+    expect(nextStep(s, p, T0 + 30 * M)).toMatchObject({ type: 'attempt', trigger: 'schedule', n: 2 });
+    s = applyAttempt(s, failedAttempt({ n: 2, of: 5, trigger: 'schedule' }, T0 + 30 * M, 'f2'), T0 + 30 * M, p);
+    expect(s.incident!.newCookiePending).toBe(false);
+    expect(nextStep(s, p, T0 + 30 * M)).toMatchObject({
+      type: 'wait',
+      until: T0 + 60 * M,
+      summary: 'reconnect attempt 3/5',
+    });
+  });
+
+  test('a pending cookie past the schedule waits for its slot, not for the reminder', () => {
+    const p: RecoveryPolicy = { ...budget, maxRetries: 0 };
+    let s = linkedinIncident(p);
+    s = applyEmail(s, { kind: 'reconnect_needed', seq: 0, at: new Date(T0).toISOString(), outcome: 'sent' }, T0);
+    s = cookie(s, 'f1', T0 + M);
+    s = applyAttempt(s, failedAttempt({ n: 1, of: 1, trigger: 'new_cookie' }, T0 + M, 'f1'), T0 + M, p);
+    s = cookie(s, 'f2', T0 + 2 * M);
+    expect(nextStep(s, p, T0 + 2 * M)).toEqual({
+      type: 'wait',
+      until: T0 + M + H,
+      purpose: 'attempt',
+      summary: 'reconnect attempt (new cookie)',
+    });
+  });
+
+  test('state stays bounded: the last attempts and fingerprints are kept, counters keep "attempt n of N" right', () => {
+    const p: RecoveryPolicy = { ...budget, maxRetries: 40, retryIntervalMs: 2 * H };
+    let s = linkedinIncident(p);
+    let now = T0;
+    let cookieAttempts = 0;
+    for (let i = 1; i <= 200; i++) {
+      now += H;
+      s = cookie(s, `fp-${i}`, now);
+      // Everything due now: the new cookie (one an hour is within the budget), and every other hour a scheduled one.
+      for (let step = nextStep(s, p, now); step.type === 'attempt'; step = nextStep(s, p, now)) {
+        if (step.trigger === 'new_cookie') cookieAttempts++;
+        s = applyAttempt(s, failedAttempt(step, now, `fp-${i}`), now, p);
+      }
+      s = { ...s, journal: [] };
+    }
+    const incident = s.incident!;
+    expect(cookieAttempts).toBe(200);
+    expect(incident.attempts.length).toBe(ATTEMPTS_KEPT);
+    expect(incident.triedCookies.length).toBe(TRIED_COOKIES_KEPT);
+    expect(incident.triedCookies[TRIED_COOKIES_KEPT - 1]).toBe('fp-200');
+    // 1 + 40 scheduled attempts (every 2 h, long since dropped from the list) and 200 on new cookies: the counters,
+    // not the kept list, say how many ran and where the schedule stands.
+    expect(incident.attemptCount).toBe(241);
+    expect(incident.scheduledCount).toBe(41);
+    expect(describeState(s, p, now)).toContain('attempt 41 of 41');
+    expect(nextStep(s, p, now)).toEqual({ type: 'email', kind: 'reconnect_needed', seq: 0 });
+    expect(toView(s, p, now).incident).toMatchObject({ attemptsOmitted: 241 - ATTEMPTS_KEPT });
+    expect(JSON.stringify(s).length).toBeLessThan(16_000);
+  });
+
+  test('property: under any sequence of cookies, webhooks and outcomes, state stays small and cookie attempts keep to the budget', () => {
+    type Op =
+      | { kind: 'cookie'; fp: number; after: number }
+      | { kind: 'status'; message: string; after: number }
+      | { kind: 'tick'; after: number };
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      {
+        weight: 8,
+        arbitrary: fc.record({ kind: fc.constant('cookie' as const), fp: fc.nat(5000), after: fc.nat(20 * M) }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('status' as const),
+          message: fc.constantFrom('CREDENTIALS', 'OK', 'ERROR', 'CONNECTING', 'PERMISSIONS'),
+          after: fc.nat(H),
+        }),
+      },
+      { weight: 2, arbitrary: fc.record({ kind: fc.constant('tick' as const), after: fc.nat(3 * H) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 1, maxLength: 600 }), fc.nat(2), (ops, maxRetries) => {
+        const p: RecoveryPolicy = { ...budget, maxRetries, reminderScheduleMs: [H, 2 * H] };
+        let s = status(
+          initialState({ accountId: 'acc', provider: 'LINKEDIN', userId: 'u', cookie: { fingerprint: 'f0', at: '' } }),
+          'CREATION_SUCCESS',
+        );
+        let now = T0;
+        let latest = 'f0';
+        const cookieAttempts = new Map<number, number[]>();
+        let largest = 0;
+        for (const o of ops) {
+          now += o.after;
+          if (o.kind === 'cookie') {
+            latest = `fp-${o.fp}`;
+            s = cookie(s, latest, now);
+          } else if (o.kind === 'status') s = status(s, o.message, now);
+          // The workflow's loop: everything due by now runs, each attempt reading the newest cookie and failing.
+          for (let guard = 0; guard < 50; guard++) {
+            const step = nextStep(s, p, now);
+            if (step.type === 'attempt') {
+              if (step.trigger === 'new_cookie') {
+                const id = s.incident!.id;
+                cookieAttempts.set(id, [...(cookieAttempts.get(id) ?? []), now]);
+              }
+              s = applyAttempt(s, { ...failedAttempt(step, now, latest), action: step.action }, now, p);
+            } else if (step.type === 'email') {
+              s = applyEmail(
+                s,
+                { kind: step.kind, seq: step.seq, at: new Date(now).toISOString(), outcome: 'sent' },
+                now,
+              );
+            } else break;
+          }
+          s = { ...s, journal: [] };
+          largest = Math.max(largest, JSON.stringify(s).length);
+          if (s.incident) {
+            expect(s.incident.attempts.length).toBeLessThanOrEqual(ATTEMPTS_KEPT);
+            expect(s.incident.triedCookies.length).toBeLessThanOrEqual(TRIED_COOKIES_KEPT);
+          }
+        }
+        expect(largest).toBeLessThan(16_000);
+        for (const times of cookieAttempts.values())
+          for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(H);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
