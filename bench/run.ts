@@ -52,7 +52,7 @@ const IDLE_WATCH_MS = quick ? 5_000 : 20_000;
 const CACHE = quick ? 100 : 2000;
 const PG = process.env.TEST_DATABASE_BASE_URL ?? 'postgres://postgres@127.0.0.1:5432';
 const SECRET = 'bench-webhook-secret';
-const API_TOKEN = 'bench-api-token';
+const API_TOKEN = 'bench-api-token-0123456789';
 
 const ROOT = resolve(__dirname, '..');
 const children: ChildProcess[] = [];
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
     PORT: String(apiPort),
     API_TOKEN,
     UNIPILE_WEBHOOK_SECRET: SECRET,
-    SIGNING_SECRET: 'bench-signing',
+    SIGNING_SECRET: 'bench-signing-secret',
     COOKIE_ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,
     SMTP_URL: `file://${join(tmp, 'outbox')}`,
     MAIL_FROM: 'bench@localhost',

@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     const applied = await migrateLatest(db);
 
     const logger = createLogger(config.LOG_LEVEL, 'dev');
-    installRuntime(logger, config.WORKER_METRICS_PORT);
+    installRuntime(logger, config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);
     const workerConnection = await NativeConnection.connect(temporalConnectionOptions(config));
     const mailer = createMailer(config.SMTP_URL, config.EMAIL_SEND_TIMEOUT);
     const workers = await createAccountWorkers({ config, connection: workerConnection, db, mailer, logger });

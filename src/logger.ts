@@ -1,5 +1,7 @@
 import pino from 'pino';
 
+const SECRET_FIELDS = ['password', 'imap_password', 'smtp_password', 'code', 'qrcode'];
+
 // Redaction is a safety net: code never logs secrets on purpose, but a stray object must not leak one either.
 export function createLogger(
   level: string = process.env.LOG_LEVEL ?? 'info',
@@ -26,7 +28,12 @@ export function createLogger(
         'headers["x-api-key"]',
         'token',
         '*.token',
+        // Credentials and one-time codes of a connection (IMAP/SMTP passwords, 2FA codes, QR codes), wherever a
+        // request body or an input object carrying them ends up: top level, one and two levels down.
+        ...SECRET_FIELDS.flatMap((field) => [field, `*.${field}`, `*.*.${field}`]),
       ],
+      // pino's censor is not told which object a wildcard matched, so an error's own `code` (ECONNREFUSED) is
+      // redacted too; its message still says why it failed.
       censor: '[redacted]',
     },
   };

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from './logger';
 import { forwarderOptions, ReceiptForwarder } from './inbound/receipt-forwarder';
 import { clientOver, ensureReconcileSchedule } from './temporal-client';
 import { BackendEventSender } from './backend-events/sender';
+import { ConnectionSweep } from './connections/connection-sweep';
 import { UnipileApi } from './unipile/unipile-api';
 import { unipileTaskQueue } from './workflows/definitions';
 
@@ -83,12 +84,15 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     'pollConnection',
     'readConnectedAccount',
   ]);
-  const { listUnipileAccountsPage, ...reconcileBookkeeping } = createReconcileActivities({
-    db: deps.db,
-    unipile: unipileApi,
-    forwarding,
-    graceMs: config.RECONCILE_GRACE,
-  });
+  const { listUnipileAccountsPage, confirmAccountGone, checkHeldAccount, ...reconcileBookkeeping } =
+    createReconcileActivities({
+      db: deps.db,
+      unipile: unipileApi,
+      forwarding,
+      graceMs: config.RECONCILE_GRACE,
+      maxDeletions: config.RECONCILE_MAX_DELETIONS,
+      backendEvents: !!config.BACKEND_WEBHOOK_URL,
+    });
   await ensureReconcileSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL);
   const main = await Worker.create({
     connection: deps.connection,
@@ -111,11 +115,16 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
-    activities: { ...unipileCalls, listUnipileAccountsPage },
+    activities: { ...unipileCalls, listUnipileAccountsPage, confirmAccountGone, checkHeldAccount },
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',
   });
+  // Secrets of connections that are over or abandoned are erased here, while the main worker runs.
+  new ConnectionSweep(
+    { db: deps.db, temporal: client, logger, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT },
+    config.CONNECTION_SWEEP_INTERVAL,
+  ).start(() => ['INITIALIZED', 'RUNNING'].includes(main.getState()));
   if (config.BACKEND_WEBHOOK_URL && config.BACKEND_WEBHOOK_SECRET) {
     const sender = new BackendEventSender(deps.db, logger, {
       url: config.BACKEND_WEBHOOK_URL,
@@ -138,10 +147,10 @@ export async function runWorkers(workers: Worker[]): Promise<void> {
 }
 
 /** Routes the SDK's and the Rust core's logs into pino. Once per process, before any connection. */
-export function installRuntime(logger: Logger, metricsPort?: number): void {
+export function installRuntime(logger: Logger, metricsPort?: number, metricsHost = '127.0.0.1'): void {
   Runtime.install({
     ...(metricsPort
-      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `0.0.0.0:${metricsPort}` } } } }
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${metricsHost}:${metricsPort}` } } } }
       : {}),
     logger: new DefaultLogger('INFO', (entry) => {
       const level = entry.level.toLowerCase() as 'info' | 'warn' | 'error' | 'debug' | 'trace';
@@ -153,7 +162,7 @@ export function installRuntime(logger: Logger, metricsPort?: number): void {
 
 export async function runWorker(config: Config = loadConfig()): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  installRuntime(logger, config.WORKER_METRICS_PORT);
+  installRuntime(logger, config.WORKER_METRICS_PORT, config.WORKER_METRICS_HOST);
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
   const db = createDb(config.DATABASE_URL);
   const mailer = createMailer(config.SMTP_URL, config.EMAIL_SEND_TIMEOUT);

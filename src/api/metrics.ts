@@ -2,19 +2,54 @@ import type { Knex } from 'knex';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ForwarderMetrics } from '../inbound/receipt-forwarder';
 
+/**
+ * A read shared by its callers: one call in flight at a time, its result reused for `ttlMs` from when it started.
+ * Any number of requests (an anonymous flood of /readyz or /metrics) then costs at most one call per period.
+ */
+export function cachedRead<T>(ttlMs: number, read: () => Promise<T>): () => Promise<T> {
+  let current: { promise: Promise<T>; startedAt: number; settled: boolean } | undefined;
+  return () => {
+    const now = Date.now();
+    if (current && (!current.settled || now - current.startedAt < ttlMs)) return current.promise;
+    const entry = { promise: read(), startedAt: now, settled: false };
+    const settle = () => void (entry.settled = true);
+    entry.promise.then(settle, settle);
+    current = entry;
+    return entry.promise;
+  };
+}
+
+// A scrape waits this long for the database at most: a read in flight is shared, so a hung one must end.
+const GAUGE_READ_TIMEOUT_MS = 10_000;
+
+function gaugeRead<T>(cacheMs: number, read: () => Promise<T>): () => Promise<T> {
+  return cachedRead(cacheMs, () =>
+    Promise.race([
+      read(),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('gauge read timed out')), GAUGE_READ_TIMEOUT_MS).unref(),
+      ),
+    ]),
+  );
+}
+
 /** Rows of a delivery queue (receipts, backend events) still `pending` or parked `dead`, counted at scrape time. */
-function queueGauge(registry: Registry, db: Knex, name: string, table: string, help: string): void {
+function queueGauge(registry: Registry, db: Knex, cacheMs: number, name: string, table: string, help: string): void {
+  const read = gaugeRead(
+    cacheMs,
+    async () =>
+      (await db(table).whereIn('state', ['pending', 'dead']).select('state').count({ n: '*' }).groupBy('state')) as {
+        state: string;
+        n: string | number;
+      }[],
+  );
   new Gauge({
     name,
     help,
     labelNames: ['state'],
     registers: [registry],
     async collect() {
-      const rows = (await db(table)
-        .whereIn('state', ['pending', 'dead'])
-        .select('state')
-        .count({ n: '*' })
-        .groupBy('state')) as { state: string; n: string | number }[];
+      const rows = await read();
       this.reset();
       for (const state of ['pending', 'dead']) {
         this.set({ state }, Number(rows.find((r) => r.state === state)?.n ?? 0));
@@ -23,7 +58,8 @@ function queueGauge(registry: Registry, db: Knex, name: string, table: string, h
   });
 }
 
-export function createMetrics(db?: Knex) {
+/** `cacheMs` (OPS_CACHE_TTL): how long the database figures are reused between scrapes. */
+export function createMetrics(db?: Knex, { cacheMs = 5000 }: { cacheMs?: number } = {}) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const receiptsForwarded = new Counter({
@@ -53,6 +89,7 @@ export function createMetrics(db?: Knex) {
     queueGauge(
       registry,
       db,
+      cacheMs,
       'unipile_receipts',
       'webhook_receipts',
       'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
@@ -60,9 +97,20 @@ export function createMetrics(db?: Knex) {
     queueGauge(
       registry,
       db,
+      cacheMs,
       'unipile_backend_events',
       'backend_events',
       'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
+    );
+    const incidents = gaugeRead(
+      cacheMs,
+      async () =>
+        (await db('accounts')
+          .whereNot({ recovery: 'NONE' })
+          .whereNot({ status: 'DELETED' })
+          .select('account_type', 'recovery')
+          .count({ n: '*' })
+          .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[],
     );
     new Gauge({
       name: 'unipile_incidents_open',
@@ -70,14 +118,26 @@ export function createMetrics(db?: Knex) {
       labelNames: ['provider', 'recovery'],
       registers: [registry],
       async collect() {
-        const rows = (await db('accounts')
-          .whereNot({ recovery: 'NONE' })
-          .whereNot({ status: 'DELETED' })
-          .select('account_type', 'recovery')
-          .count({ n: '*' })
-          .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[];
+        const rows = await incidents();
         this.reset();
         for (const r of rows) this.set({ provider: r.account_type ?? 'UNKNOWN', recovery: r.recovery }, Number(r.n));
+      },
+    });
+  }
+  if (db) {
+    // SPEC §11.1: deletions a reconciliation run held back, waiting for POST /api/reconcile/confirm (0: none).
+    const readHeld = gaugeRead(
+      cacheMs,
+      async () =>
+        (await db('reconcile_holds').where({ state: 'held' }).sum({ n: 'count' }).first()) as
+          { n: string | number | null } | undefined,
+    );
+    new Gauge({
+      name: 'unipile_reconcile_held',
+      help: 'Accounts whose deletion a reconciliation run held (too many missing, or another workspace), read at scrape time',
+      registers: [registry],
+      async collect() {
+        this.set(Number((await readHeld())?.n ?? 0));
       },
     });
   }

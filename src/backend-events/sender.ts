@@ -126,9 +126,13 @@ export class BackendEventSender {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'keeper-signature': keeperSignature(this.options.secret, body) },
         body,
+        // A redirect is never followed: it would hand the signed body to an address nobody configured. A 3xx is a
+        // refusal like any other non-2xx, retried later against BACKEND_WEBHOOK_URL.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
       });
       await res.arrayBuffer().catch(() => undefined);
+      if (res.status >= 300 && res.status < 400) return `HTTP ${res.status} (redirect not followed)`;
       return res.ok ? null : `HTTP ${res.status}`;
     } catch (err) {
       return (err as Error).name === 'TimeoutError' ? 'timeout' : 'unreachable';

@@ -3,7 +3,7 @@
 // and PORT + 1, two workers. A process that dies is started again a second later, as systemd would (deploy/).
 // Ctrl-C stops everything: APIs and workers first (workers finish their tasks), the server last.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
@@ -45,7 +45,13 @@ function ensureBuilt(): string {
   return bundle;
 }
 
-interface PgTarget {
+/** Written for this user only (0600), also when an earlier run left the file readable by others. */
+export function writePrivate(path: string, text: string): void {
+  writeFileSync(path, text, { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+export interface PgTarget {
   host: string;
   port: number;
   user: string;
@@ -53,7 +59,7 @@ interface PgTarget {
   database: string;
 }
 
-function pgTarget(databaseUrl: string): PgTarget {
+export function pgTarget(databaseUrl: string): PgTarget {
   const url = new URL(databaseUrl);
   if (!/^postgres(ql)?:$/.test(url.protocol)) throw new ConfigError('DATABASE_URL: must be a postgres:// URL here');
   return {
@@ -76,6 +82,26 @@ async function pgQuery(target: PgTarget, database: string, sql: string, params: 
 }
 
 /**
+ * One temporal-sql-tool run. The password goes in its environment (SQL_PASSWORD, which the tool reads), never in
+ * its arguments: any user of the machine can read a process's command line (`ps`).
+ */
+export function sqlToolCommand(
+  serverDir: string,
+  target: PgTarget,
+  database: string,
+  args: string[],
+): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    file: join(serverDir, 'sql'),
+    args: [
+      ...['--plugin', 'postgres12', '--ep', target.host, '-p', String(target.port), '-u', target.user],
+      ...['--db', database, ...args],
+    ],
+    env: { ...process.env, SQL_PASSWORD: target.password },
+  };
+}
+
+/**
  * Temporal's own databases beside the application's, created and migrated idempotently with temporal-sql-tool:
  * created when missing, the base schema set when there is none, then every versioned update not yet applied.
  */
@@ -85,25 +111,10 @@ async function ensureTemporalDatabases(serverDir: string, target: PgTarget): Pro
     [names[0], 'temporal'],
     [names[1], 'visibility'],
   ] as const) {
-    const sql = (...args: string[]) =>
-      execFileSync(
-        join(serverDir, 'sql'),
-        [
-          '--plugin',
-          'postgres12',
-          '--ep',
-          target.host,
-          '-p',
-          String(target.port),
-          '-u',
-          target.user,
-          ...(target.password ? ['--pw', target.password] : []),
-          '--db',
-          name,
-          ...args,
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
+    const sql = (...args: string[]) => {
+      const command = sqlToolCommand(serverDir, target, name, args);
+      execFileSync(command.file, command.args, { env: command.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    };
     const exists = await pgQuery(target, 'postgres', 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (exists.length === 0) sql('create-database');
     const versioned = await pgQuery(target, name, "SELECT to_regclass('public.schema_version') AS t");
@@ -113,8 +124,18 @@ async function ensureTemporalDatabases(serverDir: string, target: PgTarget): Pro
   return names;
 }
 
-/** Ports of the server's services, from the frontend port (7233 → 7234 history, 7235 matching, 7239 worker). */
-function serverConfig(target: PgTarget, databases: [string, string], frontendPort: number, dynamic: string): string {
+/**
+ * The server's configuration. Ports of its services follow the frontend port (7233 → 7234 history, 7235 matching,
+ * 7239 worker). The database password is not in it: the server reads it from its environment (SQL_PASSWORD, as
+ * temporal-sql-tool does) through the config loader's templating, which `# enable-template` turns on, the way
+ * Temporal's own docker.yaml does.
+ */
+export function serverConfig(
+  target: PgTarget,
+  databases: [string, string],
+  frontendPort: number,
+  dynamic: string,
+): string {
   const store = (database: string, conns: number) => `
       sql:
         pluginName: "postgres12"
@@ -122,7 +143,7 @@ function serverConfig(target: PgTarget, databases: [string, string], frontendPor
         connectAddr: ${JSON.stringify(`${target.host}:${target.port}`)}
         connectProtocol: "tcp"
         user: ${JSON.stringify(target.user)}
-        password: ${JSON.stringify(target.password)}
+        password: {{ env "SQL_PASSWORD" | quote }}
         maxConns: ${conns}
         maxIdleConns: ${conns}
         maxConnLifetime: "1h"`;
@@ -132,7 +153,8 @@ function serverConfig(target: PgTarget, databases: [string, string], frontendPor
       grpcPort: ${frontendPort + offset}
       membershipPort: ${frontendPort - 300 + offset}
       bindOnLocalHost: true${name === 'frontend' ? `\n      httpPort: ${frontendPort + 10}` : ''}`;
-  return `log:
+  return `# enable-template (the password below is read from the environment)
+log:
   stdout: true
   level: warn
 persistence:
@@ -179,6 +201,19 @@ system.forceSearchAttributesCacheRefreshOnRead:
   - value: true
     constraints: {}
 `;
+
+/** The server process: its password in its environment (read by serverConfig's template), none in its arguments. */
+export function serverCommand(
+  serverDir: string,
+  root: string,
+  target: PgTarget,
+): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    file: join(serverDir, 'server'),
+    args: ['--root', root, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
+    env: { ...process.env, SQL_PASSWORD: target.password },
+  };
+}
 
 async function connectWhenUp(
   address: string,
@@ -246,7 +281,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const temporalGiven = process.env.TEMPORAL_ADDRESS !== undefined;
   const bundle = ensureBuilt();
-  mkdirSync(STATE, { recursive: true });
+  mkdirSync(STATE, { recursive: true, mode: 0o700 });
   const stopping = { now: false };
   let server: ChildProcess | undefined;
   let serverLine = `${config.TEMPORAL_ADDRESS} (given by TEMPORAL_ADDRESS)`;
@@ -270,19 +305,20 @@ async function main(): Promise<void> {
     const root = join(STATE, 'temporal');
     mkdirSync(join(root, 'config/dynamicconfig'), { recursive: true });
     const dynamic = join(root, 'config/dynamicconfig/production.yaml');
-    writeFileSync(join(root, 'config/production.yaml'), serverConfig(target, databases, port, dynamic));
-    writeFileSync(dynamic, DYNAMIC_CONFIG);
+    writePrivate(join(root, 'config/production.yaml'), serverConfig(target, databases, port, dynamic));
+    writePrivate(dynamic, DYNAMIC_CONFIG);
     const log = join(STATE, 'temporal.log');
+    const launch = serverCommand(serverDir, root, target);
     server = spawn(
-      join(serverDir, 'server'),
-      ['--root', root, '--config', 'config', '--env', 'production', '--allow-no-auth', 'start'],
+      launch.file,
+      launch.args,
       // Its own process group: Ctrl-C in the terminal reaches the APIs and workers, and the server is stopped after
       // them, so that workers can finish their tasks.
-      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+      { env: launch.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
     );
     const started = server;
     process.once('exit', () => started.kill('SIGKILL'));
-    const out = createWriteStream(log, { flags: 'a' });
+    const out = createWriteStream(log, { flags: 'a', mode: 0o600 });
     server.stdout!.pipe(out);
     server.stderr!.pipe(out);
     cleanup = async () => {
@@ -298,8 +334,8 @@ async function main(): Promise<void> {
     const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? port + 1000);
     const uiRoot = join(STATE, 'ui');
     mkdirSync(join(uiRoot, 'config'), { recursive: true });
-    writeFileSync(join(uiRoot, 'config/base.yaml'), '');
-    writeFileSync(
+    writePrivate(join(uiRoot, 'config/base.yaml'), '');
+    writePrivate(
       join(uiRoot, 'config/production.yaml'),
       `temporalGrpcAddress: 127.0.0.1:${port}\nhost: 127.0.0.1\nport: ${uiPort}\nenableUi: true\n` +
         `defaultNamespace: ${JSON.stringify(config.TEMPORAL_NAMESPACE)}\nrefreshInterval: 1m\n` +
@@ -312,7 +348,7 @@ async function main(): Promise<void> {
     );
     ui = startedUi;
     process.once('exit', () => startedUi.kill('SIGKILL'));
-    const uiLog = createWriteStream(join(STATE, 'temporal-ui.log'), { flags: 'a' });
+    const uiLog = createWriteStream(join(STATE, 'temporal-ui.log'), { flags: 'a', mode: 0o600 });
     ui.stdout!.pipe(uiLog);
     ui.stderr!.pipe(uiLog);
     uiLine = `http://127.0.0.1:${uiPort}   (pid ${ui.pid}; filter: AccountStatus="CREDENTIALS")`;
@@ -419,8 +455,11 @@ async function main(): Promise<void> {
   say(lines.join('\n'));
 }
 
-main().catch(async (err: unknown) => {
-  console.error(err instanceof ConfigError ? err.message : `prod:local failed: ${(err as Error).message}`);
-  await cleanup();
-  process.exit(1);
-});
+// Only when run (npm run prod:local): its tests import the functions above.
+if (require.main === module) {
+  main().catch(async (err: unknown) => {
+    console.error(err instanceof ConfigError ? err.message : `prod:local failed: ${(err as Error).message}`);
+    await cleanup();
+    process.exit(1);
+  });
+}

@@ -66,7 +66,7 @@ export class Stack {
       UNIPILE_API_KEY: this.apiKey,
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       PORT: String(port),
-      API_TOKEN: 'test-api-token',
+      API_TOKEN: 'test-api-token-0123456789', // secrets are at least 16 characters
       UNIPILE_WEBHOOK_SECRET: 'test-webhook-secret',
       SIGNING_SECRET: 'test-signing-secret',
       COOKIE_ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,

@@ -53,7 +53,7 @@ describe('production topology: Temporal server on PostgreSQL, two APIs, two work
   const api$ = async (base: string, method: string, path: string, body?: unknown, headers = {}) => {
     const res = await fetch(`${base}${path}`, {
       method,
-      headers: { authorization: 'Bearer prod-api-token', 'content-type': 'application/json', ...headers },
+      headers: { authorization: 'Bearer prod-api-token-0123456789', 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
@@ -119,7 +119,7 @@ describe('production topology: Temporal server on PostgreSQL, two APIs, two work
       UNIPILE_API_KEY: 'prod-sim-key',
       PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
       PORT: String(port),
-      API_TOKEN: 'prod-api-token',
+      API_TOKEN: 'prod-api-token-0123456789',
       UNIPILE_WEBHOOK_SECRET: 'prod-webhook-secret',
       SIGNING_SECRET: 'prod-signing-secret',
       COOKIE_ENCRYPTION_KEY: `k1:${randomBytes(32).toString('base64')}`,

@@ -5,9 +5,9 @@ const base = {
   UNIPILE_DSN: 'api8.unipile.com:13851',
   UNIPILE_API_KEY: 'key',
   PUBLIC_BASE_URL: 'https://accounts.example.com',
-  API_TOKEN: 'token',
-  UNIPILE_WEBHOOK_SECRET: 'whsecret',
-  SIGNING_SECRET: 'signing',
+  API_TOKEN: 'token-0123456789abcdef',
+  UNIPILE_WEBHOOK_SECRET: 'whsecret-0123456789',
+  SIGNING_SECRET: 'signing-0123456789',
   COOKIE_ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
   SMTP_URL: 'smtp://localhost:25',
   MAIL_FROM: 'a@example.com',
@@ -82,5 +82,53 @@ describe('configuration', () => {
       apiKey: 'k',
     });
     expect(temporalConnectionOptions(loadConfig({ ...base, TEMPORAL_TLS: 'true' })).tls).toBe(true);
+  });
+
+  test('secrets shorter than 16 characters are refused, each named, never shown', () => {
+    const short = {
+      API_TOKEN: 'tok-abc',
+      UNIPILE_WEBHOOK_SECRET: 'w'.repeat(15),
+      SIGNING_SECRET: 's1',
+      BACKEND_WEBHOOK_URL: 'https://backend.example.com/events',
+      BACKEND_WEBHOOK_SECRET: 'b-short',
+      METRICS_TOKEN: 'm-short',
+    };
+    let message = '';
+    try {
+      loadConfig({ ...base, ...short });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    for (const [name, value] of Object.entries(short)) {
+      if (name === 'BACKEND_WEBHOOK_URL') continue;
+      expect(message).toMatch(new RegExp(`${name} must be at least 16 characters`));
+      expect(message).not.toContain(value);
+    }
+    // 16 is enough.
+    const sixteen = 'x'.repeat(16);
+    const c = loadConfig({
+      ...base,
+      API_TOKEN: sixteen,
+      UNIPILE_WEBHOOK_SECRET: sixteen,
+      SIGNING_SECRET: sixteen,
+      METRICS_TOKEN: sixteen,
+    });
+    expect(c.METRICS_TOKEN).toBe(sixteen);
+  });
+
+  test('in production the backend webhook must be https unless it is on this machine', () => {
+    const hook = (url: string, NODE_ENV?: string) => () =>
+      loadConfig({ ...base, NODE_ENV, BACKEND_WEBHOOK_URL: url, BACKEND_WEBHOOK_SECRET: 'b'.repeat(16) });
+    expect(hook('http://backend.example.com/events', 'production')).toThrow(
+      /BACKEND_WEBHOOK_URL must be https in production/,
+    );
+    expect(hook('http://10.0.0.5:8080/events', 'production')).toThrow(/BACKEND_WEBHOOK_URL must be https/);
+    expect(hook('https://backend.example.com/events', 'production')).not.toThrow();
+    for (const local of ['http://127.0.0.1:8080/e', 'http://localhost:8080/e', 'http://[::1]:8080/e'])
+      expect(hook(local, 'production')).not.toThrow();
+    // Outside production (development, tests) http anywhere is allowed; other schemes never are.
+    expect(hook('http://backend.example.com/events')).not.toThrow();
+    expect(hook('ftp://backend.example.com/events')).toThrow(/BACKEND_WEBHOOK_URL must be an http\(s\) URL/);
   });
 });

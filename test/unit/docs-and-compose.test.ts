@@ -1,9 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from '../../src/config';
 import { configTable, isRequired, TABLE_END, TABLE_START } from '../../src/config-docs';
+import { serverCommand, serverConfig, sqlToolCommand, writePrivate } from '../../src/scripts/prod-local';
 
 const root = resolve(__dirname, '../..');
 const cells = (table: string) =>
@@ -54,5 +56,108 @@ describe('docker-compose.yml', () => {
     );
     expect(compose.services.api.command).toEqual(['node', 'lib/src/api/server.js']);
     expect(compose.services.worker.command).toEqual(['node', 'lib/src/worker.js']);
+  });
+});
+
+describe('docker-compose.yml exposes nothing to the network and holds no secret', () => {
+  const text = readFileSync(resolve(root, 'docker-compose.yml'), 'utf8');
+  const compose = parse(text, { merge: true });
+  const services = Object.entries(compose.services as Record<string, any>);
+  // A value taken whole from the environment (`${NAME}`, `${NAME:?message}`), never written into the file.
+  const fromEnv = /^\$\{[A-Z0-9_]+(:?[?-][^}]*)?\}$/;
+
+  test('every published port is bound to 127.0.0.1 (Temporal, its UI and Mailpit have no authentication)', () => {
+    const published = services.flatMap(([name, s]) => ((s.ports ?? []) as unknown[]).map((p) => ({ name, port: p })));
+    expect(published.length).toBeGreaterThan(0);
+    const open = published.filter(({ port }) =>
+      typeof port === 'object' && port !== null
+        ? (port as { host_ip?: string }).host_ip !== '127.0.0.1'
+        : !/^127\.0\.0\.1:\d+:\d+(\/(tcp|udp))?$/.test(String(port)),
+    );
+    expect(open).toEqual([]);
+  });
+
+  test('no password, secret or token is written in the file: each comes from the environment', () => {
+    const literal: string[] = [];
+    for (const [name, s] of services) {
+      const env = (s.environment ?? {}) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(env)) {
+        const v = String(value);
+        if (/PASSWORD|PWD|SECRET|TOKEN|API_KEY|ENCRYPTION_KEY/.test(key) && !fromEnv.test(v))
+          literal.push(`${name}.${key}`);
+        // Credentials inside a URL (postgres://user:password@host, smtp://user:password@host).
+        const userinfo = /^[a-z0-9+]+:\/\/[^/:@]*:([^@]*)@/i.exec(v);
+        if (userinfo && !fromEnv.test(userinfo[1]!)) literal.push(`${name}.${key} (in the URL)`);
+      }
+    }
+    expect(literal).toEqual([]);
+  });
+
+  test('the files it mounts set no literal password either', () => {
+    const mounted = services
+      .flatMap(([, s]) => (s.volumes ?? []) as string[])
+      .filter((v) => typeof v === 'string' && v.startsWith('./'))
+      .map((v) => resolve(root, v.split(':')[0]!))
+      .filter((path) => statSync(path).isFile());
+    expect(mounted.length).toBeGreaterThan(0);
+    for (const path of mounted)
+      expect([path, readFileSync(path, 'utf8')]).not.toEqual([path, expect.stringMatching(/PASSWORD\s+'[^']+'/i)]);
+  });
+
+  test('every variable it requires is listed in .env.example', () => {
+    const needed = [...text.matchAll(/\$\{([A-Z0-9_]+):\?/g)].map((m) => m[1]!);
+    expect(needed).toEqual(expect.arrayContaining(['POSTGRES_PASSWORD', 'API_TOKEN']));
+    const example = readFileSync(resolve(root, '.env.example'), 'utf8');
+    const listed = [...example.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]);
+    expect([...new Set(needed)].filter((name) => !listed.includes(name))).toEqual([]);
+  });
+});
+
+describe('deploy/ (systemd)', () => {
+  test.each(['unipile-keeper-api@.service', 'unipile-keeper-worker@.service'])(
+    '%s runs in production mode and keeps what it writes private',
+    (unit) => {
+      const text = readFileSync(resolve(root, 'deploy', unit), 'utf8');
+      expect(text).toMatch(/^Environment=NODE_ENV=production$/m);
+      expect(text).toMatch(/^UMask=0077$/m);
+    },
+  );
+});
+
+describe('prod:local keeps the database password off command lines and out of readable files', () => {
+  const target = { host: '127.0.0.1', port: 5432, user: 'keeper', password: 'pw-S3cret-9f2c', database: 'keeper' };
+
+  test('temporal-sql-tool gets it from its environment, not its arguments (which ps shows)', () => {
+    const command = sqlToolCommand('/opt/temporal', target, 'keeper_temporal', ['setup-schema', '-v', '0.0']);
+    expect(command.args.join(' ')).not.toContain(target.password);
+    expect(command.args).not.toContain('--pw');
+    expect(command.args).toEqual(expect.arrayContaining(['--db', 'keeper_temporal', 'setup-schema']));
+    expect(command.env.SQL_PASSWORD).toBe(target.password);
+  });
+
+  test("the server's configuration names the variable, not the password; the server gets it in its environment", () => {
+    const text = serverConfig(target, ['keeper_temporal', 'keeper_temporal_visibility'], 7233, '/d/dynamic.yaml');
+    expect(text).not.toContain(target.password);
+    expect(text.split('\n')[0]).toContain('enable-template');
+    expect(text.match(/password: \{\{ env "SQL_PASSWORD" \| quote \}\}/g)).toHaveLength(2);
+    const launch = serverCommand('/opt/temporal', '/state/temporal', target);
+    expect(launch.args.join(' ')).not.toContain(target.password);
+    expect(launch.env.SQL_PASSWORD).toBe(target.password);
+  });
+
+  test('the files it writes are 0600, also over a file an earlier run left readable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prod-local-'));
+    try {
+      const path = join(dir, 'production.yaml');
+      writeFileSync(path, 'old', { mode: 0o644 });
+      chmodSync(path, 0o644);
+      writePrivate(path, 'new');
+      expect(statSync(path).mode & 0o777).toBe(0o600);
+      expect(readFileSync(path, 'utf8')).toBe('new');
+      writePrivate(join(dir, 'fresh.yaml'), 'x');
+      expect(statSync(join(dir, 'fresh.yaml')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
