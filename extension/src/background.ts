@@ -5,13 +5,18 @@
  */
 import { type ExtensionMessage, type CheckpointResult, type PopupView } from './messages';
 import {
+  acceptPendingPairing,
   afterSync,
   CHECK_EVERY_MINUTES,
   decideSync,
   FOLLOW_UP_MS,
   initialState,
   isSettling,
+  livePendingPairing,
+  offerPairing,
+  pairedByUser,
   pairingFrom,
+  rejectPendingPairing,
   type BrowserView,
   type HttpOutcome,
   type SyncState,
@@ -74,9 +79,9 @@ async function scheduleAlarms(state: SyncState): Promise<void> {
   await updateBadge(state);
 }
 
-/** A badge when the user must act: pair again, or answer LinkedIn's verification. */
+/** A badge when the user must act: pair again, accept an offered pairing, or answer LinkedIn's verification. */
 async function updateBadge(state: SyncState): Promise<void> {
-  const act = state.needsPairing || !!state.answer?.checkpoint;
+  const act = state.needsPairing || !!state.answer?.checkpoint || !!livePendingPairing(state, Date.now());
   await chrome.action.setBadgeText({ text: act ? '!' : '' });
   if (act) await chrome.action.setBadgeBackgroundColor({ color: '#a40e26' });
 }
@@ -124,12 +129,49 @@ const update = (change: (state: SyncState) => SyncState | null): Promise<boolean
     return next !== null;
   });
 
+const REFUSED_PAIRING = { ok: false, error: 'That API address or token cannot be used by this extension.' };
+
+/** The user's own pairing, from the options page. */
 async function pair(message: unknown): Promise<{ ok: boolean; error?: string }> {
   const pairing = pairingFrom(message, hostPermissions());
-  if (!pairing) return { ok: false, error: 'That API address or token cannot be used by this extension.' };
-  await update((state) => ({ ...state, pairing, needsPairing: false, backoff: null, lastSent: null, lastError: null }));
+  if (!pairing) return REFUSED_PAIRING;
+  await update((state) => pairedByUser(state, pairing));
   await sync('paired');
   return { ok: true };
+}
+
+/** A pairing offered by the product's web page: it may not replace a working pairing without the user's consent. */
+async function pairFromPage(
+  message: unknown,
+  origin: string,
+): Promise<{ ok: boolean; pending?: boolean; error?: string }> {
+  const pairing = pairingFrom(message, hostPermissions());
+  if (!pairing) return REFUSED_PAIRING;
+  const seen = { result: 'unchanged' as 'paired' | 'pending' | 'unchanged' };
+  await update((state) => {
+    const offer = offerPairing(state, pairing, origin, Date.now());
+    seen.result = offer.result;
+    return offer.result === 'unchanged' ? null : offer.state;
+  });
+  if (seen.result === 'pending') {
+    await updateBadge(await loadState());
+    return { ok: false, pending: true };
+  }
+  await sync('paired');
+  return { ok: true };
+}
+
+async function settlePendingPairing(accept: boolean): Promise<{ ok: boolean }> {
+  const seen = { accepted: false };
+  await update((state) => {
+    const next = accept ? acceptPendingPairing(state, Date.now()) : null;
+    seen.accepted = next !== null;
+    return next ?? rejectPendingPairing(state);
+  });
+  if (seen.accepted) await sync('paired');
+  else await updateBadge(await loadState());
+  // Accepting an offer that expired meanwhile fails; it is dropped all the same.
+  return { ok: seen.accepted || !accept };
 }
 
 async function answerCheckpoint(code: string): Promise<CheckpointResult> {
@@ -157,6 +199,7 @@ async function answerCheckpoint(code: string): Promise<CheckpointResult> {
 async function popupView(refresh: boolean): Promise<PopupView> {
   const state = refresh ? await sync('user') : await loadState();
   const { liAt } = await linkedinCookies();
+  const pending = livePendingPairing(state, Date.now());
   return {
     paired: !!state.pairing,
     needsPairing: state.needsPairing,
@@ -166,6 +209,7 @@ async function popupView(refresh: boolean): Promise<PopupView> {
     lastError: state.lastError,
     backoffUntil: state.backoff?.until ?? null,
     apiUrl: state.pairing?.apiUrl ?? null,
+    pendingPairing: pending ? { apiUrl: pending.apiUrl, origin: pending.origin } : null,
   };
 }
 
@@ -174,6 +218,9 @@ async function memberSeen(memberId: string): Promise<void> {
   const changed = await update((state) => (state.memberId === memberId ? null : { ...state, memberId, answer: null }));
   if (changed) await sync('member');
 }
+
+const fromExtensionPage = (sender: chrome.runtime.MessageSender): boolean =>
+  !!sender.url?.startsWith(chrome.runtime.getURL(''));
 
 async function handle(message: ExtensionMessage, sender: chrome.runtime.MessageSender): Promise<unknown> {
   switch (message.type) {
@@ -184,16 +231,23 @@ async function handle(message: ExtensionMessage, sender: chrome.runtime.MessageS
       await memberSeen(message.memberId);
       return { ok: true };
     case 'pair':
-      return pair(message);
+    case 'accept-pairing':
+    case 'reject-pairing':
+    case 'unpair':
+      // Pairing is changed only from the extension's own pages (options, popup), never from a content script.
+      if (!fromExtensionPage(sender)) return { ok: false };
+      if (message.type === 'pair') return pair(message);
+      if (message.type === 'unpair') {
+        await update((state) => ({ ...initialState(), memberId: state.memberId }));
+        await updateBadge(initialState());
+        return { ok: true };
+      }
+      return settlePendingPairing(message.type === 'accept-pairing');
     case 'view':
       return popupView(message.refresh === true);
     case 'checkpoint':
       if (typeof message.code !== 'string' || !message.code.trim()) return { outcome: 'wrong_code' };
       return answerCheckpoint(message.code.trim());
-    case 'unpair':
-      await update((state) => ({ ...initialState(), memberId: state.memberId }));
-      await updateBadge(initialState());
-      return { ok: true };
     default:
       return { ok: false };
   }
@@ -206,12 +260,14 @@ chrome.runtime.onMessage.addListener((message: ExtensionMessage, sender, sendRes
 });
 
 // The product's own web page (externally_connectable) may hand over the token: pairing only, nothing else.
-chrome.runtime.onMessageExternal.addListener((message: { type?: string }, _sender, sendResponse) => {
-  if (message?.type !== 'pair') {
+// A working pairing is not replaced from there without the user's consent in the popup.
+chrome.runtime.onMessageExternal.addListener((message: { type?: string }, sender, sendResponse) => {
+  const origin = sender.origin ?? (sender.url ? new URL(sender.url).origin : null);
+  if (message?.type !== 'pair' || !origin) {
     sendResponse({ ok: false });
     return false;
   }
-  pair(message).then(sendResponse, () => sendResponse({ ok: false }));
+  pairFromPage(message, origin).then(sendResponse, () => sendResponse({ ok: false }));
   return true;
 });
 

@@ -6,7 +6,9 @@ export type ExtensionMessage =
   | { type: 'pair'; apiUrl: string; token: string }
   | { type: 'view'; refresh?: boolean }
   | { type: 'checkpoint'; code: string }
-  | { type: 'unpair' };
+  | { type: 'unpair' }
+  | { type: 'accept-pairing' }
+  | { type: 'reject-pairing' };
 
 /** What the popup shows: never the token or a cookie. */
 export interface PopupView {
@@ -18,6 +20,8 @@ export interface PopupView {
   lastError: SyncState['lastError'];
   backoffUntil: number | null;
   apiUrl: string | null;
+  /** A pairing a web page offered, waiting for the user to accept it (never its token). */
+  pendingPairing: { apiUrl: string; origin: string } | null;
 }
 
 export type CheckpointResult = {

@@ -10,6 +10,8 @@ export interface PopupWords {
   askCode: boolean;
   /** Show the button that opens the pairing page. */
   askPairing: boolean;
+  /** Show Accept / Refuse for a pairing a web page offered. */
+  askAcceptPairing: boolean;
 }
 
 const checkpointNames: Record<string, string> = {
@@ -27,8 +29,18 @@ export function popupWords(view: PopupView, now: number): PopupWords {
     detail,
     askCode: false,
     askPairing: false,
+    askAcceptPairing: false,
     ...extra,
   });
+  // First: a web page asked to move this browser to another key; nothing changes until the user says so.
+  if (view.pendingPairing)
+    return words(
+      'Accept the new pairing?',
+      'act',
+      `${view.pendingPairing.origin} asks to pair this browser with another key for ${view.pendingPairing.apiUrl}. ` +
+        'Accept only if you just asked for it there; until then this browser stays paired as it is.',
+      { askAcceptPairing: true },
+    );
   if (!view.paired)
     return words('Not paired yet', 'act', 'Pair this browser with your account to keep LinkedIn connected.', {
       askPairing: true,
@@ -37,7 +49,7 @@ export function popupWords(view: PopupView, now: number): PopupWords {
     return words(
       'Pair again',
       'act',
-      'Your account no longer accepts this browser (the key was revoked or replaced).',
+      'Your account no longer accepts this browser (the key expired, or was revoked or replaced).',
       {
         askPairing: true,
       },

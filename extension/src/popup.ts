@@ -24,6 +24,7 @@ async function show(refresh: boolean): Promise<void> {
   $('detail').textContent = words.detail;
   $('code-form').hidden = !words.askCode;
   $('pair').hidden = !words.askPairing;
+  $('pairing-offer').hidden = !words.askAcceptPairing;
   // While the popup is open and the connection is on its way, look again every few seconds.
   clearTimeout(polling);
   if (view.paired && !view.needsPairing && (isSettling(view.answer) || !view.answer))
@@ -40,6 +41,16 @@ $('code-form').addEventListener('submit', (event) => {
   });
 });
 $('pair').addEventListener('click', () => void chrome.runtime.openOptionsPage());
+for (const [id, type, done] of [
+  ['accept-pairing', 'accept-pairing', 'This browser now uses the new pairing.'],
+  ['reject-pairing', 'reject-pairing', 'Refused: this browser stays paired as it was.'],
+] as const)
+  $(id).addEventListener('click', () => {
+    void send<{ ok: boolean }>({ type }).then(async (answer) => {
+      $('result').textContent = answer.ok ? done : 'That pairing request has expired; nothing changed.';
+      await show(type === 'accept-pairing');
+    });
+  });
 $('refresh').addEventListener('click', () => void show(true));
 $('product').textContent = chrome.runtime.getManifest().name;
 

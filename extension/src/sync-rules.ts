@@ -38,6 +38,14 @@ export interface SyncState {
   backoff: { until: number; failures: number } | null;
   answer: (SyncAnswer & { at: number }) | null;
   lastError: { status: number; code: string; message: string; at: number } | null;
+  /** A pairing a web page offered while this one worked: used only once the user accepts it in the popup. */
+  pendingPairing: PendingPairing | null;
+}
+
+export interface PendingPairing extends Pairing {
+  /** The page that offered it, shown to the user. */
+  origin: string;
+  at: number;
 }
 
 export const initialState = (): SyncState => ({
@@ -48,6 +56,7 @@ export const initialState = (): SyncState => ({
   backoff: null,
   answer: null,
   lastError: null,
+  pendingPairing: null,
 });
 
 /** Why a sync runs: the browser started, a cookie or the member changed, an alarm, pairing, or the user asked. */
@@ -178,4 +187,61 @@ export function pairingFrom(message: unknown, hostPermissions: readonly string[]
   const trimmed = token.trim();
   if (!/^[\x21-\x7e]{16,512}$/.test(trimmed) || !apiUrlAllowed(apiUrl, hostPermissions)) return null;
   return { apiUrl: apiUrl.replace(/\/+$/, ''), token: trimmed };
+}
+
+/** How long an offered pairing waits for the user; after that it cannot be accepted any more. */
+export const PENDING_PAIRING_FOR_MS = 10 * 60 * 1000;
+
+/** The state once `pairing` is the one in use: what was sent, backoffs and refusals belonged to the previous one. */
+function usingPairing(state: SyncState, pairing: Pairing): SyncState {
+  return {
+    ...state,
+    pairing,
+    needsPairing: false,
+    backoff: null,
+    lastSent: null,
+    lastError: null,
+    pendingPairing: null,
+  };
+}
+
+/** The user's own pairing, typed on the options page: applied at once. */
+export function pairedByUser(state: SyncState, pairing: Pairing): SyncState {
+  return usingPairing(state, pairing);
+}
+
+/**
+ * A pairing offered by a page of the product's web app (externally_connectable). It pairs a browser that is not
+ * paired, or whose key the API refused, at once. A working pairing is never replaced this way: a script on the
+ * app's origin could otherwise send this browser's LinkedIn session to another user. The offer is held until the
+ * user accepts it in the popup.
+ */
+export function offerPairing(
+  state: SyncState,
+  pairing: Pairing,
+  origin: string,
+  now: number,
+): { state: SyncState; result: 'paired' | 'pending' | 'unchanged' } {
+  if (!state.pairing || state.needsPairing) return { state: usingPairing(state, pairing), result: 'paired' };
+  if (state.pairing.apiUrl === pairing.apiUrl && state.pairing.token === pairing.token)
+    return { state, result: 'unchanged' };
+  return { state: { ...state, pendingPairing: { ...pairing, origin, at: now } }, result: 'pending' };
+}
+
+/** A waiting offer, if it is still in time. */
+export function livePendingPairing(state: SyncState, now: number): PendingPairing | null {
+  const pending = state.pendingPairing;
+  return pending && now - pending.at <= PENDING_PAIRING_FOR_MS ? pending : null;
+}
+
+/** The user accepted the offered pairing; null when none waits (or it came too long ago). */
+export function acceptPendingPairing(state: SyncState, now: number): SyncState | null {
+  const pending = livePendingPairing(state, now);
+  if (!pending) return null;
+  return usingPairing(state, { apiUrl: pending.apiUrl, token: pending.token });
+}
+
+/** The user refused the offered pairing: the current one stays as it was. */
+export function rejectPendingPairing(state: SyncState): SyncState {
+  return { ...state, pendingPairing: null };
 }

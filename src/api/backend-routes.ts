@@ -3,7 +3,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { findAccount, type AccountRow } from '../db/repository';
+import { appendApiEvent, findAccount, type AccountRow } from '../db/repository';
 import { accountIdSchema, storableText, userIdSchema } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals } from '../tokens';
@@ -19,7 +19,7 @@ import {
 } from '../workflows/definitions';
 import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
-import { hashToken } from './extension-auth';
+import { activeExtensionTokens, hashToken } from './extension-auth';
 import { createHostedLink } from './links';
 import { ACCOUNT_TYPES, connectionBody } from '../connections/connection-input';
 import { startConnection } from '../services/custom-auth-connections';
@@ -126,6 +126,30 @@ export function unipileFailure(err: unknown): HttpError {
     return new HttpError(502, 'unipile_refused', `Unipile refused the request: ${err.status} ${err.type}`);
   }
   return new HttpError(503, 'unipile_unavailable', 'Unipile could not be reached; retry later', 30);
+}
+
+/** Receipts that carry an account status (Unipile's webhook, a deletion through our API, a reconciliation). */
+const STATUS_SOURCES = ['account_status', 'api', 'reconcile'];
+
+/**
+ * Whether a dead status receipt was overtaken: a newer status receipt of its account was applied already, or is
+ * being forwarded now (claimed). Receipts are numbered in arrival order, so "newer" is a higher id. One still
+ * pending and unclaimed is not counted: the replayed receipt goes out before it, in order.
+ */
+async function overtaken(db: Knex, row: { id: string | number; source: string; account_id: string | null }) {
+  if (!row.account_id || !STATUS_SOURCES.includes(row.source)) return false;
+  const newer = await db('webhook_receipts')
+    .where({ account_id: row.account_id })
+    .whereIn('source', STATUS_SOURCES)
+    .where('id', '>', row.id)
+    .where((q) =>
+      q
+        // Forwarded and applied: an unknown message (no_action) or another stale replay changed nothing.
+        .where((f) => f.where({ state: 'forwarded' }).whereRaw(`coalesce(outcome, '') not in ('no_action', 'stale')`))
+        .orWhere((p) => p.where({ state: 'pending' }).where('claimed_until', '>', db.fn.now())),
+    )
+    .first('id');
+  return newer !== undefined;
 }
 
 /** Bearer API_TOKEN on every backend route (the browser extension's routes have their own tokens). */
@@ -314,6 +338,17 @@ export function backendRoutes(deps: ApiDeps): Router {
     const row = await db('webhook_receipts').where({ id: receiptId }).first();
     if (!row) throw new HttpError(404, 'not_found', `No receipt ${receiptId}`);
     if (row.state !== 'dead') throw new HttpError(409, 'not_dead', `Receipt ${receiptId} is ${row.state}, not dead`);
+    if (await overtaken(db, row)) {
+      // A newer status already reached the account: applying this one now would undo it (a stale CREDENTIALS
+      // reopening an incident, a stale DELETED ending a live account). Recorded as handled, not applied.
+      const marked = await db('webhook_receipts')
+        .where({ id: receiptId, state: 'dead' })
+        .update({ state: 'forwarded', outcome: 'stale', forwarded_at: db.fn.now(), claimed_until: null });
+      if (marked === 0) throw new HttpError(409, 'not_dead', `Receipt ${receiptId} is no longer dead`);
+      await appendApiEvent(db, row.account_id, 'event_ignored', { message: row.message, reason: 'stale', receiptId });
+      res.status(200).json({ id: receiptId, state: 'forwarded', outcome: 'stale' });
+      return;
+    }
     await db('webhook_receipts')
       .where({ id: receiptId, state: 'dead' })
       .update({ state: 'pending', forward_attempts: 0, next_attempt_at: db.fn.now(), claimed_until: null });
@@ -325,11 +360,44 @@ export function backendRoutes(deps: ApiDeps): Router {
   router.post('/api/users/:userId/extension-token', async (req, res) => {
     const userId = userIdParam(req.params);
     const token = `ext_${randomBytes(24).toString('base64url')}`;
-    const [row] = await db('extension_tokens')
+    const [row] = (await db('extension_tokens')
       .insert({ user_id: userId, token_hash: hashToken(token) })
-      .returning('id');
+      .returning(['id', 'created_at'])) as { id: string; created_at: Date }[];
     // The token is shown once; only its hash is stored.
-    res.status(201).json({ token, tokenId: String(row.id), userId });
+    const expiresAt = new Date(row!.created_at.getTime() + deps.config.EXTENSION_TOKEN_TTL);
+    res.status(201).json({ token, tokenId: String(row!.id), userId, expiresAt });
+  });
+
+  // The user's tokens still accepted (never the token itself): so the backend can show and prune them.
+  router.get('/api/users/:userId/extension-tokens', async (req, res) => {
+    const userId = userIdParam(req.params);
+    const ttl = deps.config.EXTENSION_TOKEN_TTL;
+    const rows = (await activeExtensionTokens(db, ttl)
+      .where({ user_id: userId })
+      .orderBy('id', 'desc')
+      .limit(500)
+      .select('id', 'created_at', 'last_used_at')) as { id: string; created_at: Date; last_used_at: Date | null }[];
+    res.json({
+      items: rows.map((r) => ({
+        tokenId: String(r.id),
+        createdAt: r.created_at,
+        lastUsedAt: r.last_used_at,
+        expiresAt: new Date(r.created_at.getTime() + ttl),
+      })),
+    });
+  });
+
+  // Every token of the user at once (a lost laptop, a user leaving): each gets 401 from the next request on.
+  router.delete('/api/users/:userId/extension-tokens', async (req, res) => {
+    const userId = userIdParam(req.params);
+    // `…/extension-tokens/` also lands here (routing ignores a trailing slash): most likely a single revoke whose
+    // token id came out empty, which must not revoke every token.
+    if (req.path.endsWith('/')) throw new HttpError(404, 'not_found', 'No token id given');
+    const revoked = await db('extension_tokens')
+      .where({ user_id: userId })
+      .whereNull('revoked_at')
+      .update({ revoked_at: db.fn.now() });
+    res.status(200).json({ revoked });
   });
 
   router.delete('/api/users/:userId/extension-tokens/:tokenId', async (req, res) => {

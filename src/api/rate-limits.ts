@@ -27,18 +27,29 @@ function perMinute(limit: number, key: (req: Request) => string, what: string): 
   });
 }
 
-/** Webhooks per source address and route (Unipile's retries and a flood from one address alike). */
+/**
+ * Webhooks per source address and route (Unipile's retries and a flood from one address alike). Keyed by the route
+ * Express matched, not the raw path: `/Webhooks/…` and `…/account-status/` reach the same handler (routing ignores
+ * case and a trailing slash), so they must spend the same budget.
+ */
 export function webhookRateLimit(limit: number): RequestHandler {
   return perMinute(
     limit,
-    (req) => `${req.path}:${ipKeyGenerator(req.ip ?? 'unknown')}`,
+    (req) => `${routeOf(req)}:${ipKeyGenerator(req.ip ?? 'unknown')}`,
     'webhook calls from this address',
   );
 }
 
+/** The matched route's pattern (set while its handlers run); the lower-cased path without trailing slashes else. */
+function routeOf(req: Request): string {
+  const pattern = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof pattern === 'string' ? pattern : req.path.toLowerCase().replace(/\/+$/, '');
+}
+
 /**
- * Cookie posts per presented extension token (hashed; counted before the token is checked, so random tokens from
- * one address are also limited through the address).
+ * Cookie posts per source address, then per presented extension token (hashed; counted before the token is
+ * checked). The address comes first: a flood of random tokens from one address is cut there, before each new token
+ * would add an entry to the per-token counts.
  */
 export function extensionRateLimit(limit: number): RequestHandler[] {
   const presented = (req: Request): string => {
@@ -46,8 +57,20 @@ export function extensionRateLimit(limit: number): RequestHandler[] {
     return createHash('sha256').update(header).digest('base64url');
   };
   return [
-    perMinute(limit, presented, 'cookie posts for this extension token'),
     // Unknown or missing tokens from one address share one budget a little larger than a token's own.
     perMinute(limit * 4, (req) => ipKeyGenerator(req.ip ?? 'unknown'), 'cookie posts from this address'),
+    perMinute(limit, presented, 'cookie posts for this extension token'),
+  ];
+}
+
+/**
+ * Reconnect page opens with a valid signed link, per source address (4×) then per account: each open may ask
+ * Unipile for a hosted link, so neither one emailed link nor one address may loop on it. Invalid links are refused
+ * before (an HMAC check), so random ones add no entry here.
+ */
+export function reconnectPageRateLimit(limit: number): RequestHandler[] {
+  return [
+    perMinute(limit * 4, (req) => ipKeyGenerator(req.ip ?? 'unknown'), 'reconnect page opens from this address'),
+    perMinute(limit, (req) => String(req.params.accountId), 'reconnect page opens for this account'),
   ];
 }

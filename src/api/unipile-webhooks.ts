@@ -10,6 +10,9 @@ import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { webhookRateLimit } from './rate-limits';
 
+/** How long a hosted-auth callback waits for this process's Unipile budget before answering 503. */
+const CALLBACK_BUDGET_WAIT_MS = 10_000;
+
 export const accountStatusBody = z.object({
   AccountStatus: z.object({
     account_id: accountIdSchema,
@@ -40,6 +43,7 @@ interface HostedLinkRow {
   user_id: string;
   reconnect_account_id: string | null;
   account_id: string | null;
+  created_at: Date;
 }
 
 export function unipileWebhookRoutes(deps: ApiDeps): Router {
@@ -93,10 +97,24 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
       throw new HttpError(409, 'link_used', 'This link has already connected another account');
     }
 
+    // Refused before asking Unipile, so a refused callback costs no Unipile call.
+    const existing = await findAccount(db, account_id);
+    const owner = existing?.user_id;
+    if (owner && owner !== userId) {
+      throw new HttpError(409, 'account_owned', 'This account belongs to another user');
+    }
+    // A create link connects a new account: one we already knew, unowned, before the link was made (listed by
+    // reconciliation, say) was not connected through it, and is not handed to whoever holds a link. One first seen
+    // after the link is its own (Unipile's status webhook may come before this callback).
+    if (!owner && existing && !link.reconnect_account_id && existing.created_on < link.created_at) {
+      throw new HttpError(409, 'account_owned', 'This account was connected before this link; it cannot be claimed');
+    }
+
     // Confirm with Unipile before storing: the callback alone proves nothing about the account.
     let account;
     try {
-      account = await deps.unipile.getAccount(account_id);
+      // Unipile does not retry notify_url: the callback waits for a turn in the budget rather than being refused.
+      account = await deps.unipile.getAccount(account_id, { maxWaitMs: CALLBACK_BUDGET_WAIT_MS });
     } catch (err) {
       const status = err instanceof UnipileCallError && err.status === 401 ? 502 : 503;
       throw new HttpError(status, 'unipile_unavailable', 'Could not confirm the account with Unipile');
@@ -106,11 +124,6 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     }
     // A display name: kept short, so a runaway value can never make the event too large for Temporal.
     const name = account.name?.slice(0, 256);
-    const owner = (await findAccount(db, account_id))?.user_id;
-    if (owner && owner !== userId) {
-      throw new HttpError(409, 'owned_by_another_user', 'This account belongs to another user');
-    }
-
     await receiveEvents(
       { db, forwarding: deps.forwarder },
       [

@@ -206,6 +206,30 @@ describe('the browser extension, in Chromium', () => {
     const view = await popup();
     await view.locator('#state', { hasText: 'Connected' }).waitFor({ timeout: 20_000 });
     await view.close();
+
+    // Once paired, the same web page cannot silently swap the key (a script on the app's origin could send the
+    // cookies to another user): the new pairing waits until the user accepts it in the popup.
+    const lastUsed = async (id: string) =>
+      (
+        (await stack.api$('GET', '/api/users/ext-user/extension-tokens')).json.items as {
+          tokenId: string;
+          lastUsedAt: string | null;
+        }[]
+      ).find((t) => t.tokenId === id)?.lastUsedAt ?? null;
+    const swapped = await stack.api$('POST', '/api/users/ext-user/extension-token');
+    expect(await pairFrom(app, stack.config.PUBLIC_BASE_URL, swapped.json.token)).toEqual({ ok: false, pending: true });
+    const asked = await popup();
+    await asked.locator('#state', { hasText: 'Accept the new pairing?' }).waitFor({ timeout: 20_000 });
+    expect(await asked.locator('#detail').textContent()).toContain('https://app.acme.test');
+    // Until accepted, the browser goes on with the key it had: the offered one was never presented.
+    await asked.getByRole('button', { name: 'Check again' }).click();
+    await asked.locator('#state', { hasText: 'Accept the new pairing?' }).waitFor({ timeout: 20_000 });
+    expect(await lastUsed(swapped.json.tokenId)).toBeNull();
+    await asked.screenshot({ path: resolve(SHOTS, 'extension-5-pending-pairing.png') });
+    await asked.getByRole('button', { name: 'Accept' }).click();
+    await asked.locator('#state', { hasText: 'Connected' }).waitFor({ timeout: 20_000 });
+    await waitFor(async () => (await lastUsed(swapped.json.tokenId)) !== null, 20_000, 'the accepted key used');
+    await asked.close();
     // A page from any other origin has no way to reach the extension at all.
     const other = await context.newPage();
     await other.goto('https://www.linkedin.com/feed/');

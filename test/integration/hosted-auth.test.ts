@@ -137,4 +137,46 @@ describe('hosted-auth connect', () => {
     });
     expect(own.status).toBe(200);
   });
+  test('a create link cannot claim an unowned account that existed before the link; one first seen after it, it can', async () => {
+    const lastLink = () =>
+      stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop()!.body as {
+        notify_url: string;
+        name: string;
+      };
+    const callback = (url: string, body: object) =>
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // Accounts of the workspace that no user connected through us: Unipile reports them, and the row has no owner.
+    const unownedRow = async () => {
+      const account = stack.sim.createAccount({ type: 'GOOGLE_OAUTH' });
+      expect((await stack.postWebhook(account.id, 'OK', 'GOOGLE_OAUTH')).status).toBe(200);
+      await waitFor(async () => !!(await stack.accountRow(account.id)), 30_000, 'the unowned row');
+      expect((await stack.accountRow(account.id)).user_id).toBeNull();
+      return account.id;
+    };
+    const before = await unownedRow();
+    await stack.api$('PUT', '/api/users/claimer', { email: 'claimer@example.test' });
+    expect((await stack.api$('POST', '/api/users/claimer/connect-link', { providers: ['GOOGLE'] })).status).toBe(201);
+    const link = lastLink();
+
+    const claim = await callback(link.notify_url, { status: 'CREATION_SUCCESS', account_id: before, name: link.name });
+    expect(claim.status).toBe(409);
+    expect((await claim.json()).error.code).toBe('account_owned');
+    expect((await stack.accountRow(before)).user_id).toBeNull();
+    expect((await stack.api$('GET', '/api/users/claimer/accounts')).json.items).toEqual([]);
+
+    // An account owned by another user is refused as before.
+    await stack.api$('PUT', '/api/users/first-owner', { email: 'first-owner@example.test' });
+    const { accountId: owned } = await stack.connectViaWizard('first-owner', 'GOOGLE');
+    await waitFor(async () => (await stack.accountRow(owned))?.user_id === 'first-owner', 30_000, 'owned');
+    const taken = await callback(link.notify_url, { status: 'CREATION_SUCCESS', account_id: owned, name: link.name });
+    expect(taken.status).toBe(409);
+    expect((await stack.accountRow(owned)).user_id).toBe('first-owner');
+
+    // Unipile's status webhook may come before the callback: a row first seen after the link is the link's account.
+    const after = await unownedRow();
+    const own = await callback(link.notify_url, { status: 'CREATION_SUCCESS', account_id: after, name: link.name });
+    expect(own.status).toBe(200);
+    await waitFor(async () => (await stack.accountRow(after))?.user_id === 'claimer', 30_000, 'claimed');
+    expect((await stack.accountRow(before)).user_id).toBeNull();
+  });
 });

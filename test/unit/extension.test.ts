@@ -5,8 +5,12 @@ import type { PopupView } from '../../extension/src/messages';
 import { memberIdFrom } from '../../extension/src/member-id';
 import { popupWords } from '../../extension/src/popup-words';
 import {
+  acceptPendingPairing,
   afterSync,
   apiUrlAllowed,
+  offerPairing,
+  PENDING_PAIRING_FOR_MS,
+  rejectPendingPairing,
   decideSync,
   FOLLOW_UP_MS,
   initialState,
@@ -159,6 +163,50 @@ describe('pairing', () => {
     expect(pairingFrom('pair', hosts)).toBeNull();
     expect(apiUrlAllowed('https://api.example.com:8443/x', hosts)).toBe(true);
   });
+
+  const now = 1_800_000_000_000;
+  const current = { apiUrl: 'https://api.example.com', token: 'ext_current-token-0123456789' };
+  const offered = { apiUrl: 'https://api.example.com', token: 'ext_offered-token-9876543210' };
+  const paired: SyncState = {
+    ...initialState(),
+    pairing: current,
+    memberId: '123',
+    lastSent: { fingerprint: 'f1', at: now - 1000 },
+  };
+  const app = 'https://app.example.com';
+
+  test("the product's web page pairs a browser that is not paired, or whose key was refused, at once", () => {
+    const fresh = offerPairing(initialState(), offered, app, now);
+    expect(fresh.result).toBe('paired');
+    expect(fresh.state.pairing).toEqual(offered);
+    expect(fresh.state.pendingPairing).toBeNull();
+    const refused = offerPairing({ ...paired, needsPairing: true }, offered, app, now);
+    expect(refused.result).toBe('paired');
+    expect(refused.state).toMatchObject({ pairing: offered, needsPairing: false, lastSent: null });
+    expect(offerPairing(paired, current, app, now)).toEqual({ state: paired, result: 'unchanged' });
+  });
+
+  test('a web page cannot replace a working pairing: the new one waits for the user to accept it', () => {
+    const offer = offerPairing(paired, offered, app, now);
+    expect(offer.result).toBe('pending');
+    expect(offer.state.pairing).toEqual(current);
+    expect(offer.state.pendingPairing).toEqual({ ...offered, origin: app, at: now });
+    // Meanwhile the cookies keep going to the current pairing only.
+    expect(decideSync(offer.state, { hasLiAt: true, fingerprint: 'f2' }, now, 'cookie')).toEqual({ send: true });
+
+    const accepted = acceptPendingPairing(offer.state, now + 60_000);
+    expect(accepted).toMatchObject({ pairing: offered, pendingPairing: null, needsPairing: false, lastSent: null });
+    const rejected = rejectPendingPairing(offer.state);
+    expect(rejected).toMatchObject({ pairing: current, pendingPairing: null, lastSent: paired.lastSent });
+    // An offer nobody accepted in time cannot be accepted later, nor can one that was never made.
+    expect(acceptPendingPairing(offer.state, now + PENDING_PAIRING_FOR_MS + 1)).toBeNull();
+    expect(acceptPendingPairing(paired, now)).toBeNull();
+    // A newer offer replaces the waiting one; it never replaces the pairing itself.
+    const other = { apiUrl: 'https://api.example.com', token: 'ext_other-token-5555555555' };
+    const again = offerPairing(offer.state, other, app, now + 1000);
+    expect(again.state.pairing).toEqual(current);
+    expect(again.state.pendingPairing).toMatchObject(other);
+  });
 });
 
 describe('manifest', () => {
@@ -202,6 +250,7 @@ describe('popup words', () => {
     lastError: null,
     backoffUntil: null,
     apiUrl: 'https://api.example.com',
+    pendingPairing: null,
   };
   const answer = (a: Partial<NonNullable<PopupView['answer']>>) => ({
     ...base,
@@ -226,6 +275,13 @@ describe('popup words', () => {
     );
     expect(code).toMatchObject({ headline: 'LinkedIn asks for a verification code', askCode: true });
     expect(code.detail).toContain('email or text message');
+    const pending = popupWords(
+      { ...base, pendingPairing: { apiUrl: 'https://api.example.com', origin: 'https://app.example.com' } },
+      0,
+    );
+    expect(pending).toMatchObject({ headline: 'Accept the new pairing?', tone: 'act', askAcceptPairing: true });
+    expect(pending.detail).toContain('https://app.example.com');
+    expect(popupWords(base, 0).askAcceptPairing).toBe(false);
   });
 });
 
