@@ -27,6 +27,20 @@ const required = z.string({ required_error: 'is required' }).trim().min(1, 'is r
 
 const url = required.refine((v) => /^https?:\/\/[^\s]+$/.test(v), 'must be an http(s) URL');
 
+/** A shared secret or bearer token: short ones can be guessed, so fewer than 16 characters is refused at start. */
+const SECRET_MIN = 16;
+const secret = required.refine((v) => v.length >= SECRET_MIN, `must be at least ${SECRET_MIN} characters`);
+const optionalSecret = z
+  .string()
+  .refine((v) => v.length >= SECRET_MIN, `must be at least ${SECRET_MIN} characters`)
+  .optional();
+
+/** localhost, 127.0.0.0/8 or ::1: a receiver on this machine, which plain http does not expose to the network. */
+export function isLoopbackUrl(text: string): boolean {
+  const host = new URL(text).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** `keyId:base64` pairs separated by commas, each key 32 bytes; the first one encrypts new cookies. */
 const encryptionKeys = required.transform((text, ctx) => {
   const keys: { id: string; key: Buffer }[] = [];
@@ -73,9 +87,9 @@ export const configSchema = z.object({
   UNIPILE_API_KEY: required.describe('Unipile access token (X-API-KEY)'),
   PUBLIC_BASE_URL: url.describe('Public URL of this API, used in links, notify_url and webhooks'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000).describe('HTTP port of the API'),
-  API_TOKEN: required.describe('Bearer token of the backend API'),
-  UNIPILE_WEBHOOK_SECRET: required.describe('Value Unipile sends in the Unipile-Auth header'),
-  SIGNING_SECRET: required.describe('HMAC secret for tokens in links and callbacks'),
+  API_TOKEN: secret.describe('Bearer token of the backend API (at least 16 characters)'),
+  UNIPILE_WEBHOOK_SECRET: secret.describe('Value Unipile sends in the Unipile-Auth header (at least 16 characters)'),
+  SIGNING_SECRET: secret.describe('HMAC secret for tokens in links and callbacks (at least 16 characters)'),
   COOKIE_ENCRYPTION_KEY: encryptionKeys.describe('keyId:base64 pairs (32-byte keys) for cookie encryption'),
   SMTP_URL: required.describe('nodemailer SMTP URL (smtp://user:pass@host:587); file:///dir writes .eml files'),
   MAIL_FROM: required.describe('From address of emails'),
@@ -104,19 +118,56 @@ export const configSchema = z.object({
   EMAIL_SEND_TIMEOUT: duration('1m').describe(
     'Longest one email send may take; a send claimed 1.5× this long ago (its worker died) is sent again',
   ),
-  CONNECT_RETRY_INTERVAL: duration('1h').describe('Minimum time between two cookie connections of one row'),
+  CONNECT_RETRY_INTERVAL: duration('1h').describe(
+    'Minimum time between two cookie connections of one row, and between two reconnects of one account triggered by new extension cookies during an incident (the first is at once; a newer cookie waits for the next slot)',
+  ),
   CHECKPOINT_TIMEOUT: duration('5m').describe('How long a checkpoint (or a connection step) waits for its code'),
   CONNECTION_POLL_INTERVAL: duration('5s').describe(
     'How often a connection waiting for a QR scan or an in-app validation asks Unipile whether it is done',
   ),
+  CONNECTION_SWEEP_INTERVAL: duration('1m').describe(
+    'How often each worker erases the secrets of connections that are over or abandoned (pending past CHECKPOINT_TIMEOUT, workflow not running)',
+  ),
   HOSTED_LINK_TTL: duration('1h').describe('Expiry of hosted-auth links'),
+  HOSTED_LINK_REUSE: duration('10m').describe(
+    "How long the reconnect page (email links) hands out the same hosted link of an account instead of asking Unipile for another (never past the link's expiry, never once used; Unipile's daily restart ends links early, so keep it short; 0s: a new link per click)",
+  ),
+  RECONNECT_PAGE_RATE_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(10)
+    .describe(
+      'Reconnect page opens per minute per account with a valid link, per API process (4× per address; 0: no limit); over it, 429',
+    ),
   RECONCILE_INTERVAL: duration('1h').describe(
     "How often Unipile's account list is compared with ours (Temporal Schedule reconcile-accounts)",
   ),
   RECONCILE_GRACE: duration('10m').describe(
-    'An account Unipile does not list is DELETED only if it was seen in an earlier listing or is older than this (a new account may not be listed yet)',
+    'An account missing from a complete listing is DELETED only after Unipile answers 404 for it in two runs at least this far apart; one never listed must also be older than this (a new account may not be listed yet)',
   ),
+  RECONCILE_MAX_DELETIONS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'A reconciliation run with more accounts missing than this deletes none and is held until POST /api/reconcile/confirm (default: 10 or 1 % of the accounts, whichever is larger)',
+    ),
   UNIPILE_MAX_RPS: z.coerce.number().positive().default(5).describe('Unipile calls per second across all workers'),
+  UNIPILE_API_MAX_RPS: z.coerce
+    .number()
+    .positive()
+    .default(5)
+    .describe(
+      "Unipile calls per second one API process makes on users' behalf (hosted links, account reads, deletions); over it, 429 rate_limited with Retry-After. Per process: N API processes allow N×",
+    ),
+  UNIPILE_API_BURST: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .describe('Unipile calls one API process may make at once after a quiet spell, within UNIPILE_API_MAX_RPS'),
   UNIPILE_REQUEST_TIMEOUT: duration('30s').describe('Timeout of one Unipile HTTP call'),
   INBOX_RELAY_INTERVAL: duration('5s').describe(
     'How often the API sweeps for stored events not forwarded when they arrived (Temporal down, a crash)',
@@ -156,6 +207,9 @@ export const configSchema = z.object({
     .min(0)
     .default(30)
     .describe('Cookie posts per minute per extension token, per API process (0: no limit); over it, 429'),
+  EXTENSION_TOKEN_TTL: duration('90d').describe(
+    'Lifetime of an extension token from its creation; past it the token gets 401 and the extension asks to pair again',
+  ),
   MAX_LINKEDIN_MEMBERS_PER_USER: z.coerce
     .number()
     .int()
@@ -183,16 +237,27 @@ export const configSchema = z.object({
   BACKEND_WEBHOOK_URL: z
     .string()
     .url()
+    .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
     .optional()
-    .describe('Where account events are POSTed, signed (unset: no events are pushed)'),
-  BACKEND_WEBHOOK_SECRET: z
-    .string()
-    .min(16)
-    .optional()
-    .describe('HMAC secret of the Keeper-Signature header (required with BACKEND_WEBHOOK_URL)'),
+    .describe(
+      'Where account events are POSTed, signed (unset: no events are pushed); https when NODE_ENV=production unless on loopback (localhost, 127.x, ::1); a redirect is a failure, never followed',
+    ),
+  BACKEND_WEBHOOK_SECRET: optionalSecret.describe(
+    'HMAC secret of the Keeper-Signature header (required with BACKEND_WEBHOOK_URL; at least 16 characters)',
+  ),
   BACKEND_WEBHOOK_RETRY_FOR: duration('24h').describe(
     'How long an event the backend does not accept is retried (with backoff up to 1h) before it is parked',
   ),
+  METRICS_TOKEN: optionalSecret.describe(
+    "Bearer token /metrics then requires (at least 16 characters); unset: /metrics is open, so set it when the API's port is reachable by anyone but your scraper",
+  ),
+  OPS_CACHE_TTL: duration('5s').describe(
+    "How long /readyz's checks and /metrics' database figures are reused: any number of requests costs at most one round of queries per period",
+  ),
+  NODE_ENV: z
+    .string()
+    .optional()
+    .describe('production (the Docker image and the systemd units set it): BACKEND_WEBHOOK_URL must then be https'),
   WORKER_METRICS_PORT: z.coerce
     .number()
     .int()
@@ -200,6 +265,13 @@ export const configSchema = z.object({
     .max(65535)
     .optional()
     .describe("Port of the worker's Prometheus endpoint: the Temporal SDK's metrics and recovery attempts and emails"),
+  WORKER_METRICS_HOST: z
+    .string()
+    .ip()
+    .default('127.0.0.1')
+    .describe(
+      "Address the worker's Prometheus endpoint listens on (it has no authentication: 0.0.0.0 only behind a firewall)",
+    ),
   LOG_FORMAT: z
     .enum(['json', 'pretty'])
     .optional()
@@ -232,6 +304,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!result.success) throw new ConfigError(describeIssues(result.error));
   if (result.data.BACKEND_WEBHOOK_URL && !result.data.BACKEND_WEBHOOK_SECRET) {
     throw new ConfigError('BACKEND_WEBHOOK_SECRET: is required when BACKEND_WEBHOOK_URL is set');
+  }
+  // Signed events carry account data: in production they travel over TLS, unless the receiver is on this machine.
+  const hook = result.data.BACKEND_WEBHOOK_URL;
+  if (hook && result.data.NODE_ENV === 'production' && !hook.startsWith('https://') && !isLoopbackUrl(hook)) {
+    throw new ConfigError(
+      'Invalid configuration: BACKEND_WEBHOOK_URL must be https in production (http only to localhost, 127.x or ::1)',
+    );
   }
   return result.data;
 }
@@ -268,5 +347,6 @@ export function recoveryPolicy(config: Config): RecoveryPolicy {
     emailSendTimeoutMs: config.EMAIL_SEND_TIMEOUT,
     // One Unipile call cannot outlive its own timeout: past it (a worker that died mid-call) the try is retried.
     unipileCallTimeoutMs: config.UNIPILE_REQUEST_TIMEOUT + 5000,
+    cookieReconnectIntervalMs: config.CONNECT_RETRY_INTERVAL,
   };
 }

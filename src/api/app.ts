@@ -7,7 +7,11 @@ import { extensionRoutes } from './extension-routes';
 import { errorHandler, HttpError, sendError } from './http-errors';
 import { openApiDocument } from './openapi';
 import { peoplePages } from './people-pages';
+import { reconcileRoutes } from './reconcile-routes';
 import { unipileWebhookRoutes } from './unipile-webhooks';
+import { cachedRead } from './metrics';
+import { secretEquals } from '../tokens';
+import { UnipileBudgetError } from '../unipile/unipile-api';
 
 const READY_TIMEOUT_MS = 3000;
 
@@ -66,18 +70,28 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
   app.get('/healthz', (_req, res) => void res.json({ ok: true }));
-  app.get('/readyz', async (_req, res) => {
+  // Anyone may probe readiness (load balancers do, anonymously): the checks run at most once per OPS_CACHE_TTL.
+  const readiness = cachedRead(deps.config.OPS_CACHE_TTL, async () => {
     const checks = await Promise.allSettled([
       withTimeout(deps.db.raw('select 1'), READY_TIMEOUT_MS),
       withTimeout(deps.temporal.connection.workflowService.getSystemInfo({}), READY_TIMEOUT_MS),
     ]);
     const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'));
-    const ready = postgres === 'ok' && temporal === 'ok';
-    res.status(ready ? 200 : 503).json({ ready, postgres, temporal });
+    return { ready: postgres === 'ok' && temporal === 'ok', postgres, temporal };
+  });
+  app.get('/readyz', async (_req, res) => {
+    const state = await readiness();
+    res.status(state.ready ? 200 : 503).json(state);
   });
   let openApi: object | undefined;
   app.get('/openapi.json', (_req, res) => void res.json((openApi ??= openApiDocument())));
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    // With METRICS_TOKEN set, only the scraper that holds it reads the figures.
+    const token = deps.config.METRICS_TOKEN;
+    const header = req.header('authorization') ?? '';
+    if (token && !(header.startsWith('Bearer ') && secretEquals(header.slice(7), token))) {
+      return sendError(res, 401, 'unauthorized', 'Send Authorization: Bearer <METRICS_TOKEN>');
+    }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
@@ -94,9 +108,16 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(backendRoutes(deps));
   // Behind the same bearer token: backendRoutes' guard covers every /api path before this router is reached.
   app.use(connectionRoutes(deps));
+  app.use(reconcileRoutes(deps));
   app.use(extensionRoutes(deps));
   app.use(peoplePages(deps));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'No such route'));
+  // This process's Unipile budget (UNIPILE_API_MAX_RPS) refused the call, nothing was sent: retry once it refills.
+  app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {
+    if (!(err instanceof UnipileBudgetError)) return next(err);
+    res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
+    sendError(res, 429, 'rate_limited', 'Too many calls to Unipile from this service; retry shortly');
+  });
   app.use(errorHandler(deps.logger));
   return app;
 }

@@ -18,6 +18,7 @@ import { checkpointBody, cookieBody } from './extension-routes';
 import { connectionParams } from './connection-routes';
 import { connectionBody, stepBody } from '../connections/connection-input';
 import { accountStatusBody, hostedAuthBody } from './unipile-webhooks';
+import { reconcileConfirmBody } from './reconcile-routes';
 
 extendZodWithOpenApi(z);
 
@@ -132,7 +133,7 @@ const ROUTES: Route[] = [
     path: '/api/accounts/{accountId}/reconnect',
     audience: 'backend',
     summary:
-      'Without a body: run one recovery attempt now (200). With a provider body: reconnect in place by custom authentication (202 {connectionId, step})',
+      'Without a body: run one recovery attempt now (200). With a provider body: reconnect in place by custom authentication (202 {connectionId, step}; 409 account_owned when Unipile answers with another user’s account)',
     status: 200,
     params: accountParams,
     body: connectionBody.optional(),
@@ -142,7 +143,8 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/api/users/{userId}/accounts',
     audience: 'backend',
-    summary: 'Connect an account by custom authentication (credentials, IMAP/SMTP, QR code): 202 {connectionId, step}',
+    summary:
+      'Connect an account by custom authentication (credentials, IMAP/SMTP, QR code): 202 {connectionId, step}; 409 account_owned when the login is another user’s account; 503 when it could not start (nothing kept)',
     status: 202,
     params: userParams,
     body: connectionBody,
@@ -162,7 +164,7 @@ const ROUTES: Route[] = [
     path: '/api/connections/{connectionId}/steps',
     audience: 'backend',
     summary:
-      'Answer the current step ({code}, {phone}, {contractId} or {action}): 200 with the next step; 422 wrong code; 410 expired',
+      'Answer the current step ({code}, {phone}, {contractId} or {action}): 200 with the next step; 422 wrong code; 410 expired; 409 step_busy while another answer is checked, account_owned when the account is another user’s',
     status: 200,
     params: connectionParams,
     body: stepBody,
@@ -172,7 +174,7 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/api/accounts/{accountId}/checkpoint',
     audience: 'extension',
-    summary: 'Answer a checkpoint with its code',
+    summary: 'Answer a checkpoint with its code (409 account_owned when the account is another user’s)',
     status: 200,
     params: accountParams,
     body: checkpointBody,
@@ -191,9 +193,20 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/api/receipts/{receiptId}/replay',
     audience: 'backend',
-    summary: 'Put a dead receipt back in its queue',
+    summary:
+      'Put a dead receipt back in its queue (202); a status receipt overtaken by a newer applied one is recorded as stale, not applied (200, outcome "stale")',
     status: 202,
     params: receiptParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'post',
+    path: '/api/reconcile/confirm',
+    audience: 'backend',
+    summary:
+      'Confirm the deletions a reconciliation run held (the newest hold, or `holdId`): each held account Unipile still answers 404 for is deleted (202 {holdId, reason, accounts, workflowId}; 404 when nothing is held)',
+    status: 202,
+    body: reconcileConfirmBody,
     auth: ['backendToken'],
   },
   {
@@ -202,6 +215,24 @@ const ROUTES: Route[] = [
     audience: 'backend',
     summary: 'A token for the browser extension (shown once)',
     status: 201,
+    params: userParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'get',
+    path: '/api/users/{userId}/extension-tokens',
+    audience: 'backend',
+    summary: "The user's extension tokens still accepted: id, created, last used, expiry (never the token)",
+    status: 200,
+    params: userParams,
+    auth: ['backendToken'],
+  },
+  {
+    method: 'delete',
+    path: '/api/users/{userId}/extension-tokens',
+    audience: 'backend',
+    summary: "Revoke all of the user's extension tokens at once; answers how many",
+    status: 200,
     params: userParams,
     auth: ['backendToken'],
   },
@@ -218,7 +249,7 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/api/extension/linkedin-cookies',
     audience: 'extension',
-    summary: "The user's LinkedIn cookies",
+    summary: "The user's LinkedIn cookies (409 account_owned while the member's account is another user's)",
     status: 202,
     body: cookieBody,
     auth: ['extensionToken'],
@@ -236,7 +267,8 @@ const ROUTES: Route[] = [
     method: 'post',
     path: '/webhooks/unipile/hosted-auth',
     audience: 'webhooks',
-    summary: "Unipile's notify_url callback (signed token in the query)",
+    summary:
+      "Unipile's notify_url callback (signed token in the query); 409 account_owned for an account of another user, or one known before a create link was made",
     status: 200,
     query: tokenQuery,
     body: hostedAuthBody,
@@ -253,7 +285,8 @@ const ROUTES: Route[] = [
     method: 'get',
     path: '/accounts/{accountId}/reconnect',
     audience: 'pages',
-    summary: 'Email links: a fresh hosted link (302)',
+    summary:
+      "Email links: 302 to the account's hosted link, reused while fresh (HOSTED_LINK_REUSE); 429 past RECONNECT_PAGE_RATE_LIMIT",
     status: 302,
     params: accountParams,
     query: tokenQuery,

@@ -8,6 +8,9 @@ import * as checkpointExpiry from '../../migrations/20261129000004_checkpoint_ex
 import * as reconcile from '../../migrations/20261129000005_reconcile';
 import * as backendEvents from '../../migrations/20261129000006_backend_events';
 import * as connections from '../../migrations/20261129000007_connections';
+import * as reconcileNeverDestroys from '../../migrations/20261202000001_reconcile_never_destroys';
+import * as connectionSecrets from '../../migrations/20261202000002_connection_secrets';
+import * as hostedLinkReuse from '../../migrations/20261202000003_hosted_link_reuse';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -22,6 +25,9 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261129000005_reconcile': reconcile,
   '20261129000006_backend_events': backendEvents,
   '20261129000007_connections': connections,
+  '20261202000001_reconcile_never_destroys': reconcileNeverDestroys,
+  '20261202000002_connection_secrets': connectionSecrets,
+  '20261202000003_hosted_link_reuse': hostedLinkReuse,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -1,4 +1,4 @@
-// A local stand-in for Unipile's v1 API, faithful to ../shared/unipile-api.md: same paths, X-API-KEY, bodies,
+// A local stand-in for Unipile's v1 API, faithful to Unipile's API reference: same paths, X-API-KEY, bodies,
 // status codes, error bodies and webhook deliveries. Tests and `npm run dev` talk to it over HTTP; control
 // endpoints under /_sim let a test script outcomes and emit status webhooks. This class holds the state and
 // composes the route modules: accounts, custom authentication, hosted auth, webhooks, control.

@@ -31,6 +31,13 @@ export interface RecoveryPolicy {
   emailSendTimeoutMs?: number;
   /** Start-to-close timeout of one Unipile call (2 minutes when absent, as before it was configurable). */
   unipileCallTimeoutMs?: number;
+  /** CONNECT_RETRY_INTERVAL: one cookie-triggered reconnect per this, beyond the first (retryIntervalMs when absent). */
+  cookieReconnectIntervalMs?: number;
+  /**
+   * Set by the workflow behind a patch, never by configuration: cookie reconnects on the budget above and bounded
+   * incident lists. Runs recorded before it replay without it.
+   */
+  cookieBudget?: boolean;
 }
 
 /** One Unipile `account_status` webhook, as forwarded from the stored receipt. */
@@ -110,6 +117,14 @@ export interface Incident {
   firstEmailAt: string | null;
   /** The last email could not be sent (SMTP down longer than its retries): the next try is not before this. */
   emailRetryAt?: string | null;
+  // Counters kept under the cookie budget, so that `attempts` and `triedCookies` can keep only their last entries.
+  /** Attempts made in this incident, including those no longer listed. */
+  attemptCount?: number;
+  /** Scheduled attempts made: "attempt n of N". */
+  scheduledCount?: number;
+  lastScheduledAt?: string | null;
+  /** When the last cookie-triggered attempt finished: the next one is not before this plus the interval. */
+  lastCookieAttemptAt?: string | null;
 }
 
 export interface JournalEntry {
@@ -149,6 +164,8 @@ export interface AccountView {
     kind: Incident['kind'];
     openedAt: string;
     attempts: AttemptRecord[];
+    /** Older attempts of this incident no longer listed (only the last ones are kept). */
+    attemptsOmitted?: number;
     maxAttempts: number;
     emails: EmailRecord[];
   };
@@ -225,6 +242,36 @@ export interface ReconcileSummary {
   gone: number;
   /** The listing did not finish (Unipile unreachable): nothing was marked gone; the next run tries again. */
   incomplete: boolean;
+  /** Our accounts missing from the complete listing; each is asked of Unipile unless the run is held. */
+  missing?: number;
+  /** Accounts reconciliation had deleted that Unipile lists again: restored. */
+  restored?: number;
+  /** Deletions held for an operator (POST /api/reconcile/confirm), or null. */
+  held?: ReconcileHold | null;
+}
+
+export type ReconcileHoldReason = 'too_many' | 'unknown_workspace';
+
+/** A run's deletions held back: why, how many accounts, and the hold an operator confirms. */
+export interface ReconcileHold {
+  reason: ReconcileHoldReason;
+  count: number;
+  holdId: number;
+}
+
+export const RECONCILE_CONFIRM_WORKFLOW_TYPE = 'reconcileConfirmWorkflow';
+
+/** Applies one confirmed hold; `offset` and the counts carry over continue-as-new. */
+export interface ReconcileConfirmInput {
+  holdId: number;
+  offset?: number;
+  deleted?: number;
+  kept?: number;
+}
+
+/** One workflow per confirmed hold (a second confirm finds it started); per task queue, like the schedule. */
+export function reconcileConfirmWorkflowId(taskQueue: string, holdId: number): string {
+  return `${reconcileScheduleId(taskQueue)}-confirm-${holdId}`;
 }
 
 /**

@@ -5,6 +5,21 @@ import { randomBytes } from 'node:crypto';
 import { createDb, ensureDatabase, migrateLatest } from '../../src/db/knex';
 import { PG_BASE } from '../helpers/stack';
 
+const MIGRATIONS = [
+  '20261127000001_core',
+  '20261127000002_linkedin_cookies',
+  '20261129000001_event_pipeline',
+  '20261129000002_email_resend',
+  '20261129000003_hosted_links',
+  '20261129000004_checkpoint_expiry',
+  '20261129000005_reconcile',
+  '20261129000006_backend_events',
+  '20261129000007_connections',
+  '20261202000001_reconcile_never_destroys',
+  '20261202000002_connection_secrets',
+  '20261202000003_hosted_link_reuse',
+];
+
 const TABLES = [
   'account_events',
   'accounts',
@@ -14,6 +29,8 @@ const TABLES = [
   'extension_tokens',
   'hosted_links',
   'linkedin_sessions',
+  'reconcile_holds',
+  'reconcile_listed',
   'users',
   'webhook_receipts',
 ];
@@ -23,17 +40,7 @@ describe('migrations on the embedded database (PGlite)', () => {
     const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
     const out = execFileSync(tsx, [resolve(__dirname, '../helpers/pglite-migrations.ts')], { encoding: 'utf8' });
     const seen = JSON.parse(out);
-    expect(seen.applied).toEqual([
-      '20261127000001_core',
-      '20261127000002_linkedin_cookies',
-      '20261129000001_event_pipeline',
-      '20261129000002_email_resend',
-      '20261129000003_hosted_links',
-      '20261129000004_checkpoint_expiry',
-      '20261129000005_reconcile',
-      '20261129000006_backend_events',
-      '20261129000007_connections',
-    ]);
+    expect(seen.applied).toEqual(MIGRATIONS);
     expect(seen.afterUp).toEqual(TABLES);
     expect(seen.afterDown).toEqual([]);
     expect(seen.afterUpAgain).toEqual(TABLES);
@@ -59,17 +66,7 @@ describe('migrations on PostgreSQL', () => {
     ).rows.map((r: { tablename: string }) => r.tablename);
 
   test('run up, down and up again cleanly', async () => {
-    expect(await migrateLatest(db)).toEqual([
-      '20261127000001_core',
-      '20261127000002_linkedin_cookies',
-      '20261129000001_event_pipeline',
-      '20261129000002_email_resend',
-      '20261129000003_hosted_links',
-      '20261129000004_checkpoint_expiry',
-      '20261129000005_reconcile',
-      '20261129000006_backend_events',
-      '20261129000007_connections',
-    ]);
+    expect(await migrateLatest(db)).toEqual(MIGRATIONS);
     expect(await tables()).toEqual(TABLES);
     await db.migrate.rollback(undefined, true);
     expect(await tables()).toEqual([]);
