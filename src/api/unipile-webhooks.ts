@@ -1,6 +1,6 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { findAccount, upsertAccount } from '../db/repository';
+import { AccountOwnedError, claimAccount, findAccount } from '../db/repository';
 import { accountIdSchema, storableText } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals, verifyToken } from '../tokens';
@@ -12,6 +12,9 @@ import { webhookRateLimit } from './rate-limits';
 
 /** How long a hosted-auth callback waits for this process's Unipile budget before answering 503. */
 const CALLBACK_BUDGET_WAIT_MS = 10_000;
+
+/** Unipile's clock and ours may differ: an account created this long before a link still counts as after it. */
+const CLAIM_CLOCK_TOLERANCE_MS = 5 * 60_000;
 
 export const accountStatusBody = z.object({
   AccountStatus: z.object({
@@ -122,6 +125,18 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
     if (!account || account.object !== 'Account' || account.id !== account_id) {
       throw new HttpError(404, 'not_found', `Unipile has no account ${account_id}`);
     }
+    // Unipile's own creation time settles it for an account we first heard of after the link: one that existed at
+    // Unipile before the link was made was not connected through it (a holder of a create link cannot name any
+    // account of the workspace that reconciliation adopts later).
+    const createdAtUnipile = Date.parse(account.created_at);
+    if (
+      !owner &&
+      !link.reconnect_account_id &&
+      Number.isFinite(createdAtUnipile) &&
+      createdAtUnipile < new Date(link.created_at).getTime() - CLAIM_CLOCK_TOLERANCE_MS
+    ) {
+      throw new HttpError(409, 'account_owned', 'This account was connected before this link; it cannot be claimed');
+    }
     // A display name: kept short, so a runaway value can never make the event too large for Temporal.
     const name = account.name?.slice(0, 256);
     await receiveEvents(
@@ -142,13 +157,21 @@ export function unipileWebhookRoutes(deps: ApiDeps): Router {
           .where((q) => q.whereNull('account_id').orWhere({ account_id }))
           .update({ account_id, used_at: trx.raw('coalesce(used_at, now())') });
         if (bound === 0) throw new HttpError(409, 'link_used', 'This link has already connected another account');
-        await upsertAccount(trx, {
-          accountId: account_id,
-          workflowId: accountWorkflowId(account_id),
-          provider: account.type,
-          userId,
-          name,
-        });
+        // Checked again here, in one statement: another user's callback may have claimed it meanwhile.
+        try {
+          await claimAccount(trx, {
+            accountId: account_id,
+            workflowId: accountWorkflowId(account_id),
+            provider: account.type,
+            userId,
+            name,
+          });
+        } catch (err) {
+          if (err instanceof AccountOwnedError) {
+            throw new HttpError(409, 'account_owned', 'This account belongs to another user');
+          }
+          throw err;
+        }
       },
     );
     metrics.webhooksReceived.inc({ source: 'hosted_auth', result: 'stored' });

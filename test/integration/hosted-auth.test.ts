@@ -179,4 +179,64 @@ describe('hosted-auth connect', () => {
     await waitFor(async () => (await stack.accountRow(after))?.user_id === 'claimer', 30_000, 'claimed');
     expect((await stack.accountRow(before)).user_id).toBeNull();
   });
+  test('two users calling back for one account at once: one owns it, the other gets 409; the workflow follows the row', async () => {
+    const links: { notify_url: string; name: string }[] = [];
+    for (const user of ['race-a', 'race-b']) {
+      await stack.api$('PUT', `/api/users/${user}`, { email: `${user}@example.test` });
+      expect((await stack.api$('POST', `/api/users/${user}/connect-link`, { providers: ['GOOGLE'] })).status).toBe(201);
+      links.push(
+        stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop()!.body as {
+          notify_url: string;
+          name: string;
+        },
+      );
+    }
+    const account = stack.sim.createAccount({ type: 'GOOGLE_OAUTH' }); // made after both links
+    const answers = await Promise.all(
+      links.map((link) =>
+        fetch(link.notify_url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ status: 'CREATION_SUCCESS', account_id: account.id, name: link.name }),
+        }).then(async (r) => ({ status: r.status, code: r.status === 200 ? null : (await r.json()).error.code })),
+      ),
+    );
+    const statuses = answers.map((a) => a.status).sort();
+    expect(statuses).toEqual([200, 409]);
+    expect(answers.find((a) => a.status === 409)!.code).toBe('account_owned');
+    const winner = ['race-a', 'race-b'][answers.findIndex((a) => a.status === 200)];
+    await waitFor(async () => (await stack.accountRow(account.id))?.user_id === winner, 30_000, 'the owner');
+    // What a client reads: the account is listed for its owner only, and its workflow names the same user.
+    await waitFor(
+      async () => (await stack.api$('GET', `/api/accounts/${account.id}`)).json.workflow?.userId === winner,
+      30_000,
+      'the workflow linked to the owner',
+    );
+    const loser = winner === 'race-a' ? 'race-b' : 'race-a';
+    expect((await stack.api$('GET', `/api/users/${loser}/accounts`)).json.items).toEqual([]);
+  });
+
+  test('a create link cannot claim an account Unipile created before the link, even one we first hear of after it', async () => {
+    await stack.api$('PUT', '/api/users/late', { email: 'late@example.test' });
+    const old = stack.sim.createAccount({ type: 'GOOGLE_OAUTH' });
+    // Connected at Unipile an hour ago, outside this service; we hear of it only after the link is made.
+    stack.sim.accounts.get(old.id)!.created_at = new Date(Date.now() - 3_600_000).toISOString();
+    expect((await stack.api$('POST', '/api/users/late/connect-link', { providers: ['GOOGLE'] })).status).toBe(201);
+    const link = stack.sim.calls.filter((c) => c.path === '/api/v1/hosted/accounts/link').pop()!.body as {
+      notify_url: string;
+      name: string;
+    };
+    expect((await stack.postWebhook(old.id, 'OK', 'GOOGLE_OAUTH')).status).toBe(200);
+    await waitFor(async () => !!(await stack.accountRow(old.id)), 30_000, 'the unowned row');
+    const claim = await fetch(link.notify_url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ status: 'CREATION_SUCCESS', account_id: old.id, name: link.name }),
+    });
+    expect({ status: claim.status, code: (await claim.json()).error?.code }).toEqual({
+      status: 409,
+      code: 'account_owned',
+    });
+    expect((await stack.accountRow(old.id)).user_id).toBeNull();
+  });
 });
