@@ -14,6 +14,8 @@ export interface ConnectionSweepDeps {
   logger: Logger;
   /** A pending connection younger than this is left alone (its workflow may not have started yet). */
   checkpointTimeoutMs: number;
+  /** Rows read per page (100). */
+  batchSize?: number;
 }
 
 /** Rows looked at per pass: each pending one costs a Temporal call. */
@@ -44,12 +46,24 @@ export async function sweepConnectionSecrets(deps: ConnectionSweepDeps): Promise
     .whereNot({ state: 'pending' })
     .where(anySecret)
     .update({ ...ERASED, updated_at: db.fn.now() });
-  const old = (await db('connections')
-    .where({ state: 'pending' })
-    .where('created_at', '<', db.raw(`now() - make_interval(secs => ?)`, [deps.checkpointTimeoutMs / 1000]))
-    .orderBy('created_at')
-    .limit(BATCH)
-    .select('id', 'step')) as { id: string; step: ConnectionStep }[];
+  // Page through every old pending row (keyset on created_at, id): rows kept because their workflow still runs must
+  // not hide newer abandoned ones behind a fixed batch.
+  const batch = deps.batchSize ?? BATCH;
+  const old: { id: string; step: ConnectionStep }[] = [];
+  let after: { created_at: Date; id: string } | undefined;
+  for (;;) {
+    const query = db('connections')
+      .where({ state: 'pending' })
+      .where('created_at', '<', db.raw(`now() - make_interval(secs => ?)`, [deps.checkpointTimeoutMs / 1000]));
+    if (after) query.whereRaw('(created_at, id) > (?, ?)', [after.created_at, after.id]);
+    const page = (await query
+      .orderBy([{ column: 'created_at' }, { column: 'id' }])
+      .limit(batch)
+      .select('id', 'step', 'created_at')) as { id: string; step: ConnectionStep; created_at: Date }[];
+    old.push(...page);
+    if (page.length < batch) break;
+    after = page[page.length - 1];
+  }
   let abandoned = 0;
   for (const row of old) {
     // Never on missing evidence: a connection whose workflow runs, or that Temporal cannot tell about, is kept.

@@ -1,5 +1,8 @@
 import { CookieCipher } from '../../src/cookies/cookie-cipher';
 import { newConnectionId, sealSecret } from '../../src/db/connections';
+import { sweepConnectionSecrets } from '../../src/connections/connection-sweep';
+import { createLogger } from '../../src/logger';
+import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../helpers/histories';
 import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';
@@ -184,4 +187,58 @@ describe('a connection whose own bookkeeping fails', () => {
     expect(listed).toBe(0);
     maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, `connection-${connectionId}`, 'connection-bookkeeping-failed');
   }, 400_000);
+});
+
+describe('the sweep pages through every old pending row', () => {
+  // No workers: no background sweep runs; the test runs one pass itself, with a small page.
+  const stack = new Stack({ workers: false });
+  beforeAll(() => stack.start());
+  afterAll(() => stack.stop());
+
+  test('old rows whose workflows still run do not hide a newer abandoned one from the sweep', async () => {
+    const cipher = new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY);
+    const insertOld = async (minutesAgo: number) => {
+      const id = newConnectionId();
+      await stack.db('connections').insert({
+        id,
+        user_id: 'paged',
+        provider: 'LINKEDIN',
+        kind: 'create',
+        step: JSON.stringify({ type: 'connecting' }),
+        credentials_ciphertext: sealSecret(cipher, id, 'credentials', JSON.stringify({ password: `pw-${id}` })),
+        created_at: stack.db.raw(`now() - make_interval(mins => ?)`, [minutesAgo]),
+        updated_at: stack.db.raw(`now() - make_interval(mins => ?)`, [minutesAgo]),
+      });
+      return id;
+    };
+    // Two of the oldest rows belong to workflows that still run (on a queue no worker polls, so they never end);
+    // the sweep must keep them and still reach the newer abandoned row.
+    const live = [await insertOld(50), await insertOld(40)];
+    const handles = [];
+    for (const id of live) {
+      handles.push(
+        await stack.client.workflow.start(CONNECTION_WORKFLOW_TYPE, {
+          workflowId: connectionWorkflowId(id),
+          taskQueue: `${stack.config.TEMPORAL_TASK_QUEUE}-unpolled`,
+          args: [{ connectionId: id, checkpointTimeoutMs: 60_000, pollIntervalMs: 1000 }],
+        }),
+      );
+    }
+    const abandoned = await insertOld(30);
+    try {
+      await sweepConnectionSecrets({
+        db: stack.db,
+        temporal: stack.client,
+        logger: createLogger('silent', 'test'),
+        checkpointTimeoutMs: 2000,
+        batchSize: live.length,
+      });
+      const rows = await stack.db('connections').whereIn('id', [...live, abandoned]);
+      const left = Object.fromEntries(rows.map((r) => [r.id, ciphertexts(r)]));
+      expect(left).toEqual({ [live[0]!]: 1, [live[1]!]: 1, [abandoned]: 0 });
+    } finally {
+      for (const h of handles) await h.terminate('test over');
+      await stack.db('connections').whereIn('id', live).del();
+    }
+  });
 });
