@@ -96,6 +96,14 @@ export async function launchConnection(
       }),
     );
   } catch (err) {
+    // A start that timed out on our side may have reached the server: a workflow that exists owns the row (it may
+    // already be using the password), so the connection goes on and the caller gets it.
+    const handle = temporal.workflow.getHandle(connectionWorkflowId(row.id));
+    const started = await temporal.connection
+      .withDeadline(Date.now() + 2000, () => handle.describe())
+      .then(() => true)
+      .catch(() => false);
+    if (started) return handle;
     await db('connections')
       .where({ id: row.id, state: 'pending' })
       .whereRaw(`step->>'type' = 'connecting'`)
