@@ -17,8 +17,8 @@ export interface ReliabilityRow {
 }
 
 /**
- * Records one fault case as measured by the test that injected it, after its assertions passed (a failing case
- * leaves no row: the reporter lists it as failed). The row names the command that reruns just this case.
+ * Records one fault case as measured by the test that injected it. Newer cases record before their assertions, so a
+ * failing case keeps its figures (the reporter also lists it as failed). The row names the command that reruns it.
  */
 export function recordReliability(row: ReliabilityRow): void {
   const { currentTestName, testPath } = expect.getState();

@@ -146,7 +146,8 @@ describe('cookie reconnect budget', () => {
     const gap = Date.parse(stack.reconnectCalls(accountId)[2]!.at) - firstAt;
     expect(gap).toBeGreaterThanOrEqual(INTERVAL_MS - 100);
     expect(tokenOf(2)).toBe('AQEDAslot-cookie-third'); // the newest; the second was never sent
-    // Newest first, as the API lists them.
+    // Newest first, as the API lists them; Unipile sees the call before the workflow has recorded its outcome.
+    await waitFor(async () => (await apiAttempts(accountId)).length >= 3, 30_000, 'the slot attempt in the API');
     expect((await apiAttempts(accountId)).map((a) => a.trigger)).toEqual(['new_cookie', 'new_cookie', 'schedule']);
     stack.sim.emitStatus(accountId, 'OK');
     await stack.waitForEvent(accountId, 'incident_closed');
