@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { accountWorkflowId, type ReconcileHold } from '../workflows/definitions';
+import { accountWorkflowId, type HeldVerdict, type ReconcileHold } from '../workflows/definitions';
 import { deletionLimit, type ListingFacts } from '../workflows/reconcile-rules';
 import { upsertAccount } from '../db/repository';
 import { accountIdSchema } from '../ids';
@@ -282,12 +282,32 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       return rows[0]?.confirmed ? 'gone' : 'first_404';
     },
 
-    /** Unipile's word on one held account, once an operator confirmed the hold (on the Unipile task queue). */
-    async checkHeldAccount(input: { accountId: string }): Promise<'alive' | 'gone' | 'unknown'> {
+    /**
+     * Unipile's word on one held account, once an operator confirmed the hold (on the Unipile task queue), under the
+     * same two-404 rule as a run: a 404 confirms the account gone only when an earlier first 404 (a run's, or this
+     * confirmation's) is at least RECONCILE_GRACE old; otherwise it is the first, remembered with the time left.
+     */
+    async checkHeldAccount(input: { accountId: string; holdId: number }): Promise<HeldVerdict> {
       const found = await askUnipile(input.accountId);
-      if (found === 'unknown') return 'unknown';
-      if (found) await clearGoneMark(input.accountId);
-      return found ? 'alive' : 'gone';
+      if (found === 'unknown') return { verdict: 'unknown', waitMs: 0 };
+      if (found) {
+        await clearGoneMark(input.accountId);
+        return { verdict: 'alive', waitMs: 0 };
+      }
+      // `p.prev` is the first 404 as it stood before this answer: this 404 can be the second, never both.
+      const { rows } = await db.raw<{ rows: { confirmed: boolean; wait_ms: number }[] }>(
+        `update accounts a
+           set gone_404_at = coalesce(a.gone_404_at, now()), gone_404_run = coalesce(a.gone_404_run, ?)
+          from (select account_id, gone_404_at as prev from accounts where account_id = ?) p
+         where a.account_id = p.account_id and a.status <> 'DELETED'
+         returning p.prev is not null and p.prev <= now() - (? * interval '1 millisecond') as confirmed,
+                   greatest(0, ceil(extract(epoch from
+                     coalesce(p.prev, now()) + (? * interval '1 millisecond') - now()) * 1000))::float8 as wait_ms`,
+        [`confirm-${input.holdId}`, input.accountId, graceMs, graceMs],
+      );
+      const row = rows[0];
+      if (!row) return { verdict: 'unknown', waitMs: 0 }; // deleted meanwhile: nothing left to decide
+      return row.confirmed ? { verdict: 'gone', waitMs: 0 } : { verdict: 'first_404', waitMs: Number(row.wait_ms) };
     },
 
     /** Our accounts Unipile confirmed gone become DELETED through an event each (deleted_by 'reconcile'). */
@@ -318,7 +338,8 @@ export function createReconcileActivities(deps: ReconcileDeps) {
 
     /**
      * Takes a hold an operator confirmed (held → confirmed; again on a retry or a continued run) and returns a slice
-     * of its accounts; null when the hold is not there to apply (lifted by a clean run, or applied already).
+     * of its accounts; null when the hold is not there to apply (lifted by a clean run, applied already, or one that
+     * cannot be confirmed: another workspace's listing).
      */
     async claimHold(input: { holdId: number; offset: number; limit: number }): Promise<{
       accountIds: string[];
@@ -327,6 +348,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
       const [row] = (await db('reconcile_holds')
         .where({ id: input.holdId })
         .whereIn('state', ['held', 'confirmed'])
+        .whereNot({ reason: 'unknown_workspace' })
         .update({ state: 'confirmed', confirmed_at: db.raw('coalesce(confirmed_at, now())') })
         .returning('account_ids')) as { account_ids: string[] }[];
       if (!row) return null;

@@ -204,7 +204,7 @@ const ROUTES: Route[] = [
     path: '/api/reconcile/confirm',
     audience: 'backend',
     summary:
-      'Confirm the deletions a reconciliation run held (the newest hold, or `holdId`): each held account Unipile still answers 404 for is deleted (202 {holdId, reason, accounts, workflowId}; 404 when nothing is held)',
+      'Confirm the deletions a reconciliation run held (the newest hold, or `holdId`): each held account is deleted on Unipile’s second 404, at least RECONCILE_GRACE after its first (202 {holdId, reason, accounts, workflowId}; a confirmed hold whose workflow stopped is taken up again; 404 when nothing is held; 409 hold_not_confirmable for a listing from another workspace: fix UNIPILE_API_KEY)',
     status: 202,
     body: reconcileConfirmBody,
     auth: ['backendToken'],

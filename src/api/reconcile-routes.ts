@@ -2,7 +2,12 @@
 // bearer token (mounted after backendRoutes, whose guard covers every /api path).
 import { Router } from 'express';
 import { z } from 'zod';
-import { ConfirmUnavailableError, confirmHold, NoHoldError } from '../services/reconcile-holds';
+import {
+  ConfirmUnavailableError,
+  confirmHold,
+  HoldNotConfirmableError,
+  NoHoldError,
+} from '../services/reconcile-holds';
 import type { ApiDeps } from './deps';
 import { HttpError } from './http-errors';
 import { parse } from './backend-routes';
@@ -23,6 +28,7 @@ export function reconcileRoutes(deps: ApiDeps): Router {
       res.status(202).json(confirmed);
     } catch (err) {
       if (err instanceof NoHoldError) throw new HttpError(404, 'not_found', err.message);
+      if (err instanceof HoldNotConfirmableError) throw new HttpError(409, 'hold_not_confirmable', err.message);
       if (err instanceof ConfirmUnavailableError) {
         throw new HttpError(503, 'unavailable', 'Temporal could not be reached; retry later', 30);
       }

@@ -9,11 +9,26 @@ import {
   type ReconcileConfirmInput,
   type ReconcileHoldReason,
 } from '../workflows/definitions';
+import { confirmable } from '../workflows/reconcile-rules';
 
 /** No hold is waiting for a confirmation (none was made, or a clean run or a confirmation ended it). */
 export class NoHoldError extends Error {
   constructor(readonly holdId?: number) {
     super(holdId === undefined ? 'No reconciliation is held' : `Reconciliation hold ${holdId} is not held`);
+  }
+}
+
+/**
+ * The hold comes from a listing that shows none of our accounts: most likely UNIPILE_API_KEY is another
+ * workspace's, whose GETs answer 404 for every account of ours, so confirming it would delete them all.
+ */
+export class HoldNotConfirmableError extends Error {
+  constructor(readonly holdId: number) {
+    super(
+      `Reconciliation hold ${holdId} cannot be confirmed: Unipile's listing showed none of the accounts seen before, ` +
+        "so UNIPILE_API_KEY is probably another workspace's (it would answer 404 for every account). Fix the key; " +
+        'the next clean run lifts the hold',
+    );
   }
 }
 
@@ -27,12 +42,16 @@ export interface ConfirmedHold {
   workflowId: string;
 }
 
-/** Confirms the hold (the newest held one when no id is given) and starts applying it; idempotent. */
+/**
+ * Confirms the hold (the newest held one when no id is given) and starts applying it; idempotent. A hold already
+ * confirmed is taken again when its workflow is no longer running (terminated, say): it goes on where the accounts
+ * stand, so a confirmation cannot get stuck half-way.
+ */
 export async function confirmHold(
   deps: { db: Knex; temporal: Client; taskQueue: string },
   holdId?: number,
 ): Promise<ConfirmedHold> {
-  const query = deps.db('reconcile_holds').where({ state: 'held' });
+  const query = deps.db('reconcile_holds').whereIn('state', ['held', 'confirmed']);
   const row = (await (holdId === undefined ? query.orderBy('id', 'desc') : query.where({ id: holdId })).first(
     'id',
     'reason',
@@ -40,6 +59,7 @@ export async function confirmHold(
   )) as { id: string; reason: ReconcileHoldReason; count: number } | undefined;
   if (!row) throw new NoHoldError(holdId);
   const id = Number(row.id);
+  if (!confirmable(row.reason)) throw new HoldNotConfirmableError(id);
   const workflowId = reconcileConfirmWorkflowId(deps.taskQueue, id);
   try {
     await deps.temporal.workflow.start<(input: ReconcileConfirmInput) => Promise<unknown>>(
@@ -48,12 +68,13 @@ export async function confirmHold(
         workflowId,
         taskQueue: deps.taskQueue,
         args: [{ holdId: id }],
-        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        // A running one answers "already started" (confirmed twice); a closed one is followed by a new run.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         staticSummary: `Confirmed reconciliation hold ${id}: ${row.count} account(s)`,
       },
     );
   } catch (err) {
-    // Confirmed twice: the first confirmation is applying it already.
+    // Confirmed twice: the first confirmation is still applying it.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError))
       throw new ConfirmUnavailableError((err as Error).message);
   }

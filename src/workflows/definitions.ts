@@ -261,6 +261,15 @@ export interface ReconcileHold {
 
 export const RECONCILE_CONFIRM_WORKFLOW_TYPE = 'reconcileConfirmWorkflow';
 
+/**
+ * Unipile's answer for one account of a confirmed hold; after a first 404, `waitMs` is how long (database clock)
+ * until that 404 is RECONCILE_GRACE old and a second one may confirm the account gone.
+ */
+export interface HeldVerdict {
+  verdict: 'alive' | 'first_404' | 'gone' | 'unknown';
+  waitMs: number;
+}
+
 /** Applies one confirmed hold; `offset` and the counts carry over continue-as-new. */
 export interface ReconcileConfirmInput {
   holdId: number;

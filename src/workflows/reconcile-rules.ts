@@ -33,6 +33,14 @@ export function holdFor(facts: ListingFacts): Pick<ReconcileHold, 'reason' | 'co
   return null;
 }
 
+/**
+ * Whether an operator may confirm a hold. Another workspace's key answers 404 for every one of our accounts: its
+ * hold cannot be confirmed (that would delete them all); the key is fixed and a later clean run lifts it.
+ */
+export function confirmable(reason: ReconcileHoldReason): boolean {
+  return reason !== 'unknown_workspace';
+}
+
 const WHY: Record<ReconcileHoldReason, string> = {
   unknown_workspace: "the listing shows none of the accounts seen before (is UNIPILE_API_KEY another workspace's?)",
   too_many: 'more accounts are missing from the listing than RECONCILE_MAX_DELETIONS',
@@ -40,8 +48,8 @@ const WHY: Record<ReconcileHoldReason, string> = {
 
 /** The words operators read in the Temporal UI and logs for a held run. */
 export function describeHold(hold: ReconcileHold, maxDeletions: number): string {
-  return (
-    `held: ${hold.count} account(s) missing, none deleted; ${WHY[hold.reason]} (limit ${maxDeletions}). ` +
-    `Confirm with POST /api/reconcile/confirm (hold ${hold.holdId}) or fix the cause; a later clean run lifts it.`
-  );
+  const next = confirmable(hold.reason)
+    ? `Confirm with POST /api/reconcile/confirm (hold ${hold.holdId}) or fix the cause; a later clean run lifts it.`
+    : `Hold ${hold.holdId} cannot be confirmed: fix UNIPILE_API_KEY; a later clean run lifts it.`;
+  return `held: ${hold.count} account(s) missing, none deleted; ${WHY[hold.reason]} (limit ${maxDeletions}). ${next}`;
 }

@@ -11,10 +11,11 @@ import {
   patched,
   proxyActivities,
   setCurrentDetails,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReconcileActivities } from '../activities';
-import { unipileTaskQueue, type ReconcileConfirmInput, type ReconcileSummary } from './definitions';
+import { unipileTaskQueue, type HeldVerdict, type ReconcileConfirmInput, type ReconcileSummary } from './definitions';
 import { describeHold, holdFor } from './reconcile-rules';
 
 // Runs recorded before this patch took the clock-based path below (kept, minus its deletions, so they replay).
@@ -112,51 +113,84 @@ export async function reconcileAccountsWorkflow(): Promise<ReconcileSummary> {
 
 /** Accounts asked of Unipile per run of the confirm workflow, so its history stays small whatever the hold. */
 const CONFIRM_BATCH = 200;
+/** The shortest wait between Unipile's two answers (RECONCILE_GRACE may be 0): two answers, never one. */
+const MIN_SECOND_ASK_MS = 1_000;
 
 /**
- * Applies a hold an operator confirmed (POST /api/reconcile/confirm): each held account that Unipile still answers
- * 404 for is deleted; one it knows is kept; one it cannot answer now is left to the next runs.
+ * The confirm workflow's own database steps retry without a maximum: a database outage is waited out, so a
+ * confirmation never stops half-way with its hold taken.
+ */
+const confirmBookkeeping = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/**
+ * Applies a hold an operator confirmed (POST /api/reconcile/confirm) under the rule a run follows: a held account is
+ * deleted only on Unipile's second 404, at least RECONCILE_GRACE after its first. Accounts answering a first 404
+ * are asked again after a durable timer; a 200 meanwhile (or a listing, which clears the first 404) keeps them; an
+ * account Unipile cannot answer for now is left to the next runs.
  */
 export async function reconcileConfirmWorkflow(
   input: ReconcileConfirmInput,
 ): Promise<{ deleted: number; kept: number }> {
   const unipile = unipileCalls();
+  const { holdId } = input;
   const offset = input.offset ?? 0;
   let deleted = input.deleted ?? 0;
   let kept = input.kept ?? 0;
   try {
-    const slice = await bookkeeping.claimHold({ holdId: input.holdId, offset, limit: CONFIRM_BATCH });
+    const slice = await confirmBookkeeping.claimHold({ holdId, offset, limit: CONFIRM_BATCH });
     if (!slice) {
-      setCurrentDetails(`hold ${input.holdId} is no longer held: nothing to apply`);
+      setCurrentDetails(`hold ${holdId} is no longer held: nothing to apply`);
       return { deleted, kept };
     }
-    setCurrentDetails(
-      `applying hold ${input.holdId}: accounts ${offset + 1}–${offset + slice.accountIds.length} of ${slice.total}`,
-    );
-    const gone: string[] = [];
-    for (const accountId of slice.accountIds) {
-      try {
-        const verdict = await unipile.checkHeldAccount.executeWithOptions({ summary: `is ${accountId} gone?` }, [
-          { accountId },
-        ]);
-        if (verdict === 'gone') gone.push(accountId);
-        else kept++;
-      } catch (err) {
-        if (!(err instanceof ActivityFailure)) throw err;
-        kept++;
+    const range = `accounts ${offset + 1}–${offset + slice.accountIds.length} of ${slice.total}`;
+    let pending = slice.accountIds;
+    while (pending.length > 0) {
+      setCurrentDetails(`applying hold ${holdId} (${range}): asking Unipile about ${pending.length} account(s)`);
+      const gone: string[] = [];
+      const again: string[] = [];
+      let waitMs = 0;
+      for (const accountId of pending) {
+        let answer: HeldVerdict = { verdict: 'unknown', waitMs: 0 };
+        try {
+          answer = await unipile.checkHeldAccount.executeWithOptions({ summary: `is ${accountId} gone?` }, [
+            { accountId, holdId },
+          ]);
+        } catch (err) {
+          // Unipile unreachable for this one: nothing is decided about it (its first 404, if any, stays).
+          if (!(err instanceof ActivityFailure)) throw err;
+        }
+        if (answer.verdict === 'gone') gone.push(accountId);
+        else if (answer.verdict === 'first_404') {
+          again.push(accountId);
+          waitMs = Math.max(waitMs, answer.waitMs);
+        } else kept++;
+      }
+      deleted += await confirmBookkeeping.deleteGoneAccounts({ accountIds: gone });
+      pending = again;
+      if (pending.length > 0) {
+        const wait = Math.max(waitMs, MIN_SECOND_ASK_MS);
+        setCurrentDetails(
+          `applying hold ${holdId} (${range}): waiting until ${new Date(Date.now() + wait).toISOString()} ` +
+            `(RECONCILE_GRACE after their first 404) to ask Unipile again about ${pending.length} account(s) that ` +
+            `answered 404 once; none is deleted on one answer. So far ${deleted} deleted, ${kept} kept`,
+        );
+        await sleep(wait);
       }
     }
-    deleted += await bookkeeping.deleteGoneAccounts({ accountIds: gone });
     if (offset + slice.accountIds.length < slice.total) {
       await continueAsNew<typeof reconcileConfirmWorkflow>({ ...input, offset: offset + CONFIRM_BATCH, deleted, kept });
     }
-    await bookkeeping.finishHold({ holdId: input.holdId, deleted, kept });
+    await confirmBookkeeping.finishHold({ holdId, deleted, kept });
   } catch (err) {
+    // Bookkeeping retries without a maximum: only a non-retryable failure gets here; the hold stays confirmed.
     if (!(err instanceof ActivityFailure)) throw err;
-    setCurrentDetails(`hold ${input.holdId}: stopped (database unreachable); confirm again to go on`);
+    setCurrentDetails(`hold ${holdId}: stopped (a database step failed for good); confirm again to go on`);
     return { deleted, kept };
   }
-  setCurrentDetails(`hold ${input.holdId} applied: ${deleted} deleted, ${kept} kept`);
+  setCurrentDetails(`hold ${holdId} applied: ${deleted} deleted, ${kept} kept`);
   return { deleted, kept };
 }
 

@@ -4,45 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
-import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
+import type { ReconcileSummary } from '../../src/workflows/definitions';
+import { maybeRecordHistory } from '../helpers/histories';
 import { OwnPostgres } from '../helpers/own-postgres';
+import { currentDetails, reconcileNow, type ReconcileRun } from '../helpers/reconcile';
 import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';
 import { freePort } from '../helpers/temporal-dev-server';
 
 // SPEC §11.1: reconciliation never destroys an account that still exists at Unipile. Every case runs real
 // reconciliation runs (the schedule triggered as an operator would) against the simulator over HTTP.
-
-interface RunResult {
-  summary: ReconcileSummary & { held?: { reason: string; count: number; holdId: number } | null };
-  workflowId: string;
-  runId: string;
-}
-
-async function reconcileNow(stack: Stack): Promise<RunResult> {
-  const schedule = stack.client.schedule.getHandle(reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE));
-  // recentActions keeps the last 10 only: a new run is told by its run id, not by the count.
-  const lastRun = (actions: { action: { workflow: { firstExecutionRunId: string } } }[]) =>
-    actions[actions.length - 1]?.action.workflow.firstExecutionRunId;
-  const before = lastRun((await schedule.describe()).info.recentActions);
-  await schedule.trigger();
-  let workflowId = '';
-  let runId = '';
-  await waitFor(
-    async () => {
-      const actions = (await schedule.describe()).info.recentActions;
-      if (actions.length === 0 || lastRun(actions) === before) return false;
-      const last = actions[actions.length - 1]!.action;
-      workflowId = last.workflow.workflowId;
-      runId = last.workflow.firstExecutionRunId;
-      return true;
-    },
-    30_000,
-    'a reconciliation run',
-  );
-  const summary = await stack.client.workflow.getHandle(workflowId, runId).result();
-  return { summary, workflowId, runId };
-}
 
 const statusOf = async (stack: Stack, id: string): Promise<string | undefined> =>
   (await stack.api$('GET', `/api/accounts/${id}`)).json?.status;
@@ -76,6 +47,27 @@ async function tally(stack: Stack, ids: string[]): Promise<{ deleted: number; ok
   return { deleted: statuses.filter((s) => s === 'DELETED').length, ok: statuses.filter((s) => s === 'OK').length };
 }
 
+/**
+ * Events lost for the accounts involved, as a client can see it: receipts for them still pending or dead (an event
+ * that never reached its account), plus each account expected DELETED whose history (GET /api/accounts/:id/events)
+ * has no status change to DELETED.
+ */
+async function lostEvents(stack: Stack, involved: string[], expectDeleted: string[]): Promise<number> {
+  let lost = 0;
+  for (const state of ['pending', 'dead']) {
+    const res = await stack.api$('GET', `/api/receipts?state=${state}&limit=500`);
+    lost += (res.json.items as { accountId: string }[]).filter((r) => involved.includes(r.accountId)).length;
+  }
+  for (const id of expectDeleted) {
+    const events = (await stack.api$('GET', `/api/accounts/${id}/events?limit=200`)).json.items as {
+      type: string;
+      data: { to?: string };
+    }[];
+    if (!events.some((e) => e.type === 'status_changed' && e.data.to === 'DELETED')) lost++;
+  }
+  return lost;
+}
+
 /** What a customer's backend receives (signature checks are backend-events.test.ts's business). */
 class Receiver {
   readonly events: { id: string; type: string; data: Record<string, unknown> }[] = [];
@@ -106,16 +98,18 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
 
   test('a truncated listing (a short page with cursor null) deletes nothing', async () => {
     const ids = await seed(stack, 5);
-    for (let run = 0; run < 2; run++) {
-      stack.sim.script('list_accounts', [{ result: 'succeed', pageSize: 2, lastPage: true }]);
+    const PAGE = 2;
+    const RUNS = 2;
+    for (let run = 0; run < RUNS; run++) {
+      stack.sim.script('list_accounts', [{ result: 'succeed', pageSize: PAGE, lastPage: true }]);
       const { summary } = await reconcileNow(stack);
       expect(summary.incomplete).toBe(false);
     }
     const wrongly = (await reconcileDeletions(stack)).filter((id) => ids.includes(id));
     const { deleted, ok } = await tally(stack, ids);
     recordReliability({
-      injected: 'Unipile listing truncated: a first page of 2 of 5 accounts with cursor null, two runs in a row',
-      times: 2,
+      injected: `Unipile listing truncated: a first page of ${PAGE} of ${ids.length} accounts with cursor null, ${RUNS} runs in a row`,
+      times: RUNS,
       expected: 'no account deleted (each missing one is alive at GET /accounts/{id})',
       observed: `${wrongly.length} deletion(s) asked, ${deleted} DELETED, ${ok} of ${ids.length} OK`,
       eventsLost: wrongly.length + deleted,
@@ -130,15 +124,16 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
     await seed(stack, 5);
     const all = [...stack.sim.accounts.keys()].sort();
     const gone = all[0]!;
-    // Pages of 2; the first listed account is deleted at Unipile (its webhook lost) between pages 1 and 2.
-    stack.sim.script('list_accounts', [{ result: 'succeed', pageSize: 2, deleteAfter: gone }]);
-    stack.sim.setDefault('list_accounts', { result: 'succeed', pageSize: 2 });
+    // Pages of PAGE; the first listed account is deleted at Unipile (its webhook lost) between pages 1 and 2.
+    const PAGE = 2;
+    stack.sim.script('list_accounts', [{ result: 'succeed', pageSize: PAGE, deleteAfter: gone }]);
+    stack.sim.setDefault('list_accounts', { result: 'succeed', pageSize: PAGE });
     const first = await reconcileNow(stack).finally(() => stack.sim.setDefault('list_accounts', { result: 'succeed' }));
     const live = all.filter((id) => id !== gone);
     const wrongly = (await reconcileDeletions(stack)).filter((id) => live.includes(id));
     const { deleted, ok } = await tally(stack, live);
     recordReliability({
-      injected: 'an account deleted at Unipile (webhook lost) between two pages of the listing (pages of 2)',
+      injected: `an account deleted at Unipile (webhook lost) between two pages of the listing (pages of ${PAGE})`,
       times: 1,
       expected: 'every live account listed (stable cursor); none deleted; the gone one only after a second 404',
       observed: `${first.summary.seen} listed; ${wrongly.length} live deletion(s) asked, ${deleted} DELETED, ${ok} of ${live.length} OK`,
@@ -169,9 +164,13 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
     stack.sim.setDefault('list_accounts', { result: 'succeed', items: foreign });
     // With another workspace's key, Unipile does not know our accounts either.
     stack.sim.setDefault('get_account', { result: 'http_error', status: 404, type: 'errors/resource_not_found' });
-    let held: RunResult['summary']['held'];
+    let held: ReconcileRun['summary']['held'];
+    const RUNS = 2;
+    let confirm: Awaited<ReturnType<Stack['api$']>> | undefined;
     try {
-      for (let run = 0; run < 2; run++) held = (await reconcileNow(stack)).summary.held;
+      for (let run = 0; run < RUNS; run++) held = (await reconcileNow(stack)).summary.held;
+      // An operator confirming this hold would delete every account (each GET answers 404 under the wrong key).
+      confirm = await stack.api$('POST', '/api/reconcile/confirm');
     } finally {
       stack.sim.setDefault('list_accounts', { result: 'succeed' });
       stack.sim.setDefault('get_account', { result: 'succeed' });
@@ -182,10 +181,11 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
       await Promise.all(foreign.map(async (f) => (await stack.api$('GET', `/api/accounts/${f.id}`)).status))
     ).filter((s) => s === 200).length;
     recordReliability({
-      injected: 'UNIPILE_API_KEY of another workspace: a complete listing of 2 foreign accounts, 404 for ours',
-      times: 2,
-      expected: 'the run is held (none of the accounts seen before listed): nothing deleted, nothing adopted',
-      observed: `held: ${held?.reason ?? 'no'}; ${wrongly.length} deletion(s) asked, ${deleted} DELETED, ${ok} of ${ids.length} OK; ${adopted} foreign adopted`,
+      injected: `UNIPILE_API_KEY of another workspace: a complete listing of ${foreign.length} foreign accounts, 404 for ours; ${RUNS} runs, then a confirm`,
+      times: RUNS,
+      expected:
+        'the run is held (none of the accounts seen before listed), and its hold cannot be confirmed (409): nothing deleted, nothing adopted',
+      observed: `held: ${held?.reason ?? 'no'}; confirm ${confirm?.status} ${confirm?.json?.error?.code ?? ''}; ${wrongly.length} deletion(s) asked, ${deleted} DELETED, ${ok} of ${ids.length} OK; ${adopted} foreign adopted`,
       eventsLost: wrongly.length + deleted,
       emailsLost: 0,
       duplicateEmails: 0,
@@ -193,6 +193,9 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
     expect(wrongly).toEqual([]);
     expect({ deleted, ok, adopted }).toEqual({ deleted: 0, ok: ids.length, adopted: 0 });
     expect(held?.reason).toBe('unknown_workspace');
+    expect(confirm?.status).toBe(409);
+    expect(confirm?.json.error.code).toBe('hold_not_confirmable');
+    expect(confirm?.json.error.message).toMatch(/UNIPILE_API_KEY/);
     // The key fixed: the next run is clean and the hold is over.
     expect((await reconcileNow(stack)).summary).toMatchObject({ incomplete: false, gone: 0, held: null });
   });
@@ -200,14 +203,17 @@ describe('reconciliation: a listing that misses live accounts deletes nothing', 
 
 describe('reconciliation: more deletions than RECONCILE_MAX_DELETIONS are held until an operator confirms', () => {
   const receiver = new Receiver();
+  const MAX_DELETIONS = 3;
+  // A confirmation keeps the two-404 rule: it waits this long between Unipile's two answers.
+  const GRACE_MS = 8_000;
   let stack: Stack;
   beforeAll(async () => {
     await receiver.start();
     stack = await new Stack({
       env: {
         RECONCILE_INTERVAL: '1h',
-        RECONCILE_GRACE: '0s',
-        RECONCILE_MAX_DELETIONS: '3',
+        RECONCILE_GRACE: `${GRACE_MS / 1000}s`,
+        RECONCILE_MAX_DELETIONS: String(MAX_DELETIONS),
         BACKEND_WEBHOOK_URL: receiver.url,
         BACKEND_WEBHOOK_SECRET: 'backend-secret-0123456789',
       },
@@ -224,45 +230,141 @@ describe('reconciliation: more deletions than RECONCILE_MAX_DELETIONS are held u
     return line ? Number(line.split(' ')[1]) : undefined;
   };
 
+  /** Seeds `n` accounts, then `gone` of them vanish at Unipile (their DELETED webhooks lost) and one run holds. */
+  const heldRun = async (n: number, gone: number) => {
+    const ids = await seed(stack, n);
+    const vanished = ids.slice(0, gone);
+    const saved = vanished.map((id) => stack.sim.accounts.get(id)!);
+    for (const id of vanished) stack.sim.accounts.delete(id);
+    const run = await reconcileNow(stack);
+    return { ids, vanished, saved, run };
+  };
+
   test('4 accounts gone at once (max 3): none deleted, held and told; confirm deletes exactly them', async () => {
     const ids = await seed(stack, 5);
-    const vanished = ids.slice(0, 4);
+    const vanished = ids.slice(0, MAX_DELETIONS + 1);
     for (const id of vanished) stack.sim.accounts.delete(id); // their DELETED webhooks lost
-    const runs = [await reconcileNow(stack), await reconcileNow(stack)];
-    const held = runs[1]!.summary.held;
+    const RUNS = 2;
+    const runs: ReconcileRun[] = [];
+    for (let run = 0; run < RUNS; run++) runs.push(await reconcileNow(stack));
+    const last = runs[runs.length - 1]!;
+    const held = last.summary.held;
     const asked = (await reconcileDeletions(stack)).filter((id) => ids.includes(id));
     const metric = await heldMetric();
     await waitFor(() => receiver.events.some((e) => e.type === 'reconcile.held'), 30_000, 'reconcile.held pushed');
     const pushed = receiver.events.filter((e) => e.type === 'reconcile.held');
-    const details = (await stack.client.workflow
-      .getHandle(runs[1]!.workflowId, runs[1]!.runId)
-      .query<{ currentDetails?: string }>('__temporal_workflow_metadata')) as { currentDetails?: string };
+    const details = await currentDetails(stack, last.workflowId, last.runId);
     const before = await tally(stack, ids);
 
     const confirm = await stack.api$('POST', '/api/reconcile/confirm');
     await waitFor(async () => (await tally(stack, vanished)).deleted === vanished.length, 60_000, 'held deleted');
     const after = await tally(stack, ids);
+    const lost = await lostEvents(stack, ids, vanished);
     recordReliability({
-      injected: '4 of 5 accounts gone at Unipile at once (webhooks lost), RECONCILE_MAX_DELETIONS=3, two runs',
-      times: 2,
-      expected: 'held: none deleted, metric, reconcile.held pushed; POST /api/reconcile/confirm deletes the 4',
-      observed: `held ${held?.count ?? 0}; ${asked.length} deletion(s) before confirm, ${before.deleted} DELETED; metric ${metric}; ${pushed.length} event(s); confirm ${confirm.status}; after: ${after.deleted} DELETED, ${after.ok} OK`,
-      eventsLost: before.deleted + (after.ok === 1 ? 0 : 1),
+      injected: `${vanished.length} of ${ids.length} accounts gone at Unipile at once (webhooks lost), RECONCILE_MAX_DELETIONS=${MAX_DELETIONS}, ${RUNS} runs`,
+      times: RUNS,
+      expected: `held: none deleted, metric, reconcile.held pushed; POST /api/reconcile/confirm deletes the ${vanished.length}`,
+      observed: `held ${held?.count ?? 0}; ${asked.length} deletion(s) before confirm, ${before.deleted} DELETED; metric ${metric}; ${pushed.length} event(s); confirm ${confirm.status}; after: ${after.deleted} DELETED, ${after.ok} OK; ${lost} event(s) lost`,
+      eventsLost: lost,
       emailsLost: 0,
       duplicateEmails: 0,
     });
     expect(asked).toEqual([]);
-    expect(before).toEqual({ deleted: 0, ok: 5 });
-    expect(held).toMatchObject({ reason: 'too_many', count: 4 });
-    expect(metric).toBe(4);
-    expect(pushed[pushed.length - 1]!.data).toMatchObject({ count: 4, reason: 'too_many' });
-    expect(details.currentDetails).toMatch(/held/i);
+    expect(before).toEqual({ deleted: 0, ok: ids.length });
+    expect(held).toMatchObject({ reason: 'too_many', count: vanished.length });
+    expect(metric).toBe(vanished.length);
+    expect(pushed[pushed.length - 1]!.data).toMatchObject({ count: vanished.length, reason: 'too_many' });
+    expect(details).toMatch(/held/i);
     expect(confirm.status).toBe(202);
-    expect(after).toEqual({ deleted: 4, ok: 1 });
+    expect(after).toEqual({ deleted: vanished.length, ok: ids.length - vanished.length });
+    expect(lost).toBe(0);
     expect((await reconcileDeletions(stack)).sort()).toEqual([...vanished].sort());
-    await waitFor(async () => (await heldMetric()) === 0, 10_000, 'the metric back to 0');
+    await waitFor(async () => (await heldMetric()) === 0, 30_000, 'the metric back to 0');
     // Nothing is held any more: a second confirm has nothing to apply.
     expect((await stack.api$('POST', '/api/reconcile/confirm')).status).toBe(404);
+  });
+
+  test('a confirmed hold deletes none on one 404: it waits RECONCILE_GRACE, asks again, keeps one alive meanwhile', async () => {
+    const { ids, vanished, saved, run } = await heldRun(5, MAX_DELETIONS + 1);
+    expect(run.summary.held).toMatchObject({ reason: 'too_many', count: vanished.length });
+    const confirm = await stack.api$('POST', '/api/reconcile/confirm');
+    expect(confirm.status).toBe(202);
+    const workflowId = confirm.json.workflowId as string;
+    const confirmedAt = Date.now();
+    // Every held account answered its first 404: the confirmation says it is waiting (or, wrongly, deleted some).
+    let details = '';
+    await waitFor(
+      async () =>
+        /waiting/i.test((details = await currentDetails(stack, workflowId).catch(() => ''))) ||
+        (await reconcileDeletions(stack)).some((id) => ids.includes(id)),
+      60_000,
+      'the confirmation waiting for second answers',
+    );
+    const deletedOnOneAnswer = (await reconcileDeletions(stack)).filter((id) => ids.includes(id));
+    const waitedFor = Date.now() - confirmedAt;
+    // Meanwhile one of them turns out alive (a Unipile outage of its own, say): its second answer is a 200.
+    const back = saved[0]!;
+    stack.sim.accounts.set(back.id, back);
+    const result = (await stack.client.workflow.getHandle(workflowId).result()) as { deleted: number; kept: number };
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, workflowId, 'reconcile-confirm-second-404');
+    const elapsed = Date.now() - confirmedAt;
+    const after = await tally(stack, ids);
+    const stillGone = vanished.filter((id) => id !== back.id);
+    const lost = await lostEvents(stack, ids, stillGone);
+    recordReliability({
+      injected: `a confirmed hold of ${vanished.length} accounts answering 404 (RECONCILE_GRACE ${GRACE_MS} ms); 1 of them alive again between the two answers`,
+      times: 1,
+      expected: 'nothing deleted on a first 404; after the grace, the second 404s deleted and the alive one kept',
+      observed: `${deletedOnOneAnswer.length} deleted on one answer (details: "${details}" after ${waitedFor} ms); finished after ${elapsed} ms with ${result.deleted} deleted, ${result.kept} kept; ${after.deleted} DELETED, ${after.ok} OK; ${lost} event(s) lost`,
+      eventsLost: lost,
+      emailsLost: 0,
+      duplicateEmails: 0,
+    });
+    expect(deletedOnOneAnswer).toEqual([]);
+    expect(details).toMatch(/waiting/i);
+    expect(details).toMatch(/RECONCILE_GRACE/);
+    expect(elapsed).toBeGreaterThanOrEqual(GRACE_MS);
+    expect(result).toEqual({ deleted: stillGone.length, kept: 1 });
+    expect(after).toEqual({ deleted: stillGone.length, ok: ids.length - stillGone.length });
+    expect((await statusOf(stack, back.id)) ?? '').toBe('OK');
+    expect(lost).toBe(0);
+  });
+
+  test('a confirmation that stopped (its workflow terminated) is confirmed again and goes on', async () => {
+    const { ids, vanished, run } = await heldRun(5, MAX_DELETIONS + 1);
+    const holdId = run.summary.held?.holdId;
+    const first = await stack.api$('POST', '/api/reconcile/confirm', { holdId });
+    expect(first.status).toBe(202);
+    const workflowId = first.json.workflowId as string;
+    const handle = stack.client.workflow.getHandle(workflowId);
+    // An operator (or a crash of the cluster's history) ends it half-way, while it waits between two answers.
+    await waitFor(
+      async () =>
+        (await handle.describe()).status.name !== 'RUNNING' || /waiting/i.test(await currentDetails(stack, workflowId)),
+      60_000,
+      'the confirmation under way',
+    );
+    await handle.terminate('stopped half-way').catch(() => undefined);
+    const again = await stack.api$('POST', '/api/reconcile/confirm', { holdId });
+    const newest = await stack.api$('POST', '/api/reconcile/confirm');
+    if (again.status === 202) {
+      await waitFor(async () => (await tally(stack, vanished)).deleted === vanished.length, 60_000, 'held deleted');
+    }
+    const after = await tally(stack, ids);
+    recordReliability({
+      injected: `the workflow applying a confirmed hold of ${vanished.length} accounts terminated half-way`,
+      times: 1,
+      expected:
+        'confirming again (by id or the newest) resumes it (202) and the held accounts Unipile still 404s are deleted',
+      observed: `confirm again ${again.status}, newest ${newest.status}; after: ${after.deleted} DELETED, ${after.ok} OK`,
+      eventsLost: await lostEvents(stack, ids, vanished),
+      emailsLost: 0,
+      duplicateEmails: 0,
+    });
+    expect(again.status).toBe(202);
+    expect(again.json).toMatchObject({ holdId, workflowId });
+    expect([202, 404]).toContain(newest.status);
+    expect(after).toEqual({ deleted: vanished.length, ok: ids.length - vanished.length });
   });
 });
 
@@ -435,12 +537,13 @@ describe.each([
       ids.push(await stack.connectedAccount({ userId: 'skew', provider }));
     }
     const summaries: ReconcileSummary[] = [];
-    for (let run = 0; run < 3; run++) summaries.push((await reconcileNow(stack)).summary);
+    const RUNS = 3;
+    for (let run = 0; run < RUNS; run++) summaries.push((await reconcileNow(stack)).summary);
     const asked = (await reconcileDeletions(stack)).filter((id) => ids.includes(id));
     const { deleted, ok } = await tally(stack, ids);
     recordReliability({
-      injected: `PostgreSQL run under libfaketime ${offset} s (measured ${measuredSkew} ms) against the Temporal dev server; 3 runs`,
-      times: 3,
+      injected: `PostgreSQL run under libfaketime ${offset} s (measured ${measuredSkew} ms) against the Temporal dev server; ${RUNS} runs`,
+      times: RUNS,
       expected: 'no listed account is reported gone or deleted',
       observed: `gone per run ${summaries.map((s) => s.gone).join(',')}; ${asked.length} deletion(s) asked, ${deleted} DELETED, ${ok} of ${ids.length} OK`,
       eventsLost: asked.length + deleted,
@@ -448,7 +551,7 @@ describe.each([
       duplicateEmails: 0,
     });
     expect(asked).toEqual([]);
-    expect(summaries.map((s) => s.gone)).toEqual([0, 0, 0]);
+    expect(summaries.map((s) => s.gone)).toEqual(Array<number>(RUNS).fill(0));
     expect({ deleted, ok }).toEqual({ deleted: 0, ok: ids.length });
   });
 });

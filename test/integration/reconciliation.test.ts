@@ -1,32 +1,10 @@
 import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
+import { reconcileNow as reconcileRun } from '../helpers/reconcile';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 
 // A dropped webhook must not leave an account wrong forever: the reconcile-accounts schedule compares Unipile's list
 // with ours. Triggered here as an operator would (the Temporal UI's "Trigger" button does the same call).
-async function reconcileNow(stack: Stack): Promise<ReconcileSummary> {
-  const scheduleId = reconcileScheduleId(stack.config.TEMPORAL_TASK_QUEUE);
-  const schedule = stack.client.schedule.getHandle(scheduleId);
-  // recentActions keeps the last 10 only: a new run is told by its run id, not by the count.
-  const lastRun = (actions: { action: { workflow: { firstExecutionRunId: string } } }[]) =>
-    actions[actions.length - 1]?.action.workflow.firstExecutionRunId;
-  const before = lastRun((await schedule.describe()).info.recentActions);
-  await schedule.trigger();
-  let runWorkflowId = '';
-  let runId = '';
-  await waitFor(
-    async () => {
-      const actions = (await schedule.describe()).info.recentActions;
-      if (actions.length === 0 || lastRun(actions) === before) return false;
-      const last = actions[actions.length - 1]!.action;
-      runWorkflowId = last.workflow.workflowId;
-      runId = last.workflow.firstExecutionRunId;
-      return true;
-    },
-    30_000,
-    'a reconciliation run',
-  );
-  return stack.client.workflow.getHandle(runWorkflowId, runId).result();
-}
+const reconcileNow = async (stack: Stack): Promise<ReconcileSummary> => (await reconcileRun(stack)).summary;
 
 describe('reconciliation with Unipile', () => {
   // No grace: an account Unipile does not list is asked of Unipile even if it is seconds old, and its second 404

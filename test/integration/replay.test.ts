@@ -40,6 +40,7 @@ describe('workflow replay', () => {
       reconnectNowUpdate.name,
       solveCheckpointUpdate.name,
       'connectionWorkflow',
+      'reconcileConfirmWorkflow',
       awaitConnectionStepUpdate.name,
       answerConnectionStepUpdate.name,
     ])

@@ -1,4 +1,10 @@
-import { deletionLimit, describeHold, holdFor, type ListingFacts } from '../../src/workflows/reconcile-rules';
+import {
+  confirmable,
+  deletionLimit,
+  describeHold,
+  holdFor,
+  type ListingFacts,
+} from '../../src/workflows/reconcile-rules';
 
 const facts = (f: Partial<ListingFacts>): ListingFacts => ({
   listed: 100,
@@ -47,5 +53,14 @@ describe('reconciliation rules (SPEC §11.1)', () => {
     expect(text).toContain('RECONCILE_MAX_DELETIONS');
     expect(text).toContain('POST /api/reconcile/confirm (hold 7)');
     expect(describeHold({ reason: 'unknown_workspace', count: 3, holdId: 8 }, 10)).toContain('UNIPILE_API_KEY');
+  });
+
+  test("another workspace's listing cannot be confirmed (every GET answers 404 there): the words say to fix the key", () => {
+    expect(confirmable('too_many')).toBe(true);
+    expect(confirmable('unknown_workspace')).toBe(false);
+    const text = describeHold({ reason: 'unknown_workspace', count: 3, holdId: 8 }, 10);
+    expect(text).not.toContain('Confirm with');
+    expect(text).toMatch(/cannot be confirmed/);
+    expect(text).toMatch(/fix UNIPILE_API_KEY/);
   });
 });
