@@ -65,6 +65,19 @@ export function createReconcileActivities(deps: ReconcileDeps) {
   const { db, unipile, forwarding } = deps;
   const graceMs = deps.graceMs ?? 0;
 
+  /** An account Unipile lists and we have no row for: a row without a user, and the event that starts its workflow. */
+  async function adopt(account: ListedAccount): Promise<void> {
+    await receiveEvents({ db, forwarding }, [statusEvent(account, account.status)], async (trx) => {
+      await upsertAccount(trx, {
+        accountId: account.id,
+        workflowId: accountWorkflowId(account.id),
+        provider: account.type,
+        name: account.name,
+      });
+      await trx('accounts').where({ account_id: account.id }).update({ seen_at: trx.fn.now() });
+    });
+  }
+
   /** Unipile's own word on one account: its account, null for a 404; a refusal (wrong key) decides nothing. */
   async function askUnipile(accountId: string): Promise<boolean | 'unknown'> {
     try {
@@ -204,16 +217,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         }[];
         for (const s of strangers) {
           unknown++;
-          const account = { id: s.account_id, type: s.account_type, name: s.name, status: s.status };
-          await receiveEvents({ db, forwarding }, [statusEvent(account, s.status)], async (trx) => {
-            await upsertAccount(trx, {
-              accountId: s.account_id,
-              workflowId: accountWorkflowId(s.account_id),
-              provider: s.account_type,
-              name: s.name,
-            });
-            await trx('accounts').where({ account_id: s.account_id }).update({ seen_at: trx.fn.now() });
-          });
+          await adopt({ id: s.account_id, type: s.account_type, name: s.name, status: s.status });
         }
       }
 
@@ -393,15 +397,7 @@ export function createReconcileActivities(deps: ReconcileDeps) {
         const status = ours.get(account.id);
         if (status === undefined) {
           unknown++;
-          await receiveEvents({ db, forwarding }, [statusEvent(account, account.status)], async (trx) => {
-            await upsertAccount(trx, {
-              accountId: account.id,
-              workflowId: accountWorkflowId(account.id),
-              provider: account.type,
-              name: account.name,
-            });
-            await trx('accounts').where({ account_id: account.id }).update({ seen_at: trx.fn.now() });
-          });
+          await adopt(account);
         } else if (status !== account.status && status !== 'DELETED' && account.status !== 'PENDING') {
           differing++;
           await receiveEvents({ db, forwarding }, [statusEvent(account, account.status)]);
