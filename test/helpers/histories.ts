@@ -31,7 +31,7 @@ export function workflowShowJson(address: string, workflowId: string, runId?: st
 
 /**
  * With RECORD_HISTORIES=1, saves a finished scenario's workflow history as a replay fixture.
- * test/integration/replay.test.ts replays the committed ones.
+ * test/workflow/replay.test.ts replays the committed ones.
  */
 export function maybeRecordHistory(address: string, workflowId: string, name: string, runId?: string): void {
   if (process.env.RECORD_HISTORIES !== '1') return;

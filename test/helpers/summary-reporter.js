@@ -1,5 +1,6 @@
-// Prints the plain closing line CI reads: `N passed, N failed` for the whole suite; after a full run, writes
-// docs/RELIABILITY.md from the rows the fault tests recorded (test/helpers/reliability.ts).
+// Prints the plain closing line CI reads: `N passed, N failed` for the whole run, one line whatever the projects;
+// after a full run (every project, no filter), writes docs/RELIABILITY.md from the rows the fault tests recorded
+// (test/helpers/reliability.ts).
 const { existsSync, readFileSync, writeFileSync } = require('node:fs');
 const { relative, resolve } = require('node:path');
 
@@ -42,9 +43,12 @@ class SummaryReporter {
     this.globalConfig = globalConfig;
   }
 
-  onRunComplete(_contexts, results) {
+  onRunComplete(contexts, results) {
     const failedCount = results.numFailedTests + results.numRuntimeErrorTestSuites;
-    const full = !this.globalConfig.testPathPattern && !this.globalConfig.testNamePattern;
+    // Full: no path or name filter, and every jest project (unit, workflow, e2e) ran tests (`contexts` holds one per
+    // project that did), so `npm run test:unit` or `--selectProjects` is a partial run.
+    const projects = Math.max(1, (this.globalConfig.projects ?? []).length);
+    const full = !this.globalConfig.testPathPattern && !this.globalConfig.testNamePattern && contexts.size >= projects;
     if (full && existsSync(RESULTS)) {
       const rows = readFileSync(RESULTS, 'utf8')
         .split('\n')
