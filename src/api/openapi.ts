@@ -339,7 +339,7 @@ export function openApiDocument(): object {
     info: {
       title: 'unipile-account-keeper',
       version: '1',
-      description: 'Keeps Unipile accounts connected; see README.md',
+      description: 'Keeps Unipile accounts connected; see README.md and docs/HTTP-API.md',
     },
   });
 }

@@ -5,7 +5,7 @@ import { cookieBody, Stack, waitFor } from '../helpers/stack';
 
 const SECRET = 'backend-secret-0123456789';
 
-/** What a customer's backend does with a Keeper-Signature (the README's example, verbatim in spirit). */
+/** What a customer's backend does with a Keeper-Signature (the example in docs/BACKEND-EVENTS.md, verbatim in spirit). */
 function verify(header: string | undefined, rawBody: string, now = Date.now()): boolean {
   const parts = Object.fromEntries((header ?? '').split(',').map((p) => p.split('=') as [string, string]));
   const t = Number(parts.t);

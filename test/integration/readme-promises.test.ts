@@ -3,7 +3,7 @@ import { AccountRecoveryKey } from '../../src/workflows/definitions';
 import { spawnTs } from '../helpers/processes';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 
-// What the README promises and no other test checked, each read through the surface a client has.
+// What the README and docs/ promise and no other test checked, each read through the surface a client has.
 describe('README promises', () => {
   const stack = new Stack({
     env: { RECONNECT_RETRY_INTERVAL: '1s', RECONNECT_MAX_RETRIES: '1', REMINDER_SCHEDULE: '2s' },

@@ -1,6 +1,15 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
 import { configSchema } from '../../src/config';
@@ -19,12 +28,80 @@ const cells = (table: string) =>
         .filter(Boolean),
     );
 
-describe('README configuration table', () => {
+describe('docs/CONFIGURATION.md configuration table', () => {
   test('matches the configuration schema (regenerate with npm run docs:config)', () => {
-    const readme = readFileSync(resolve(root, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf(TABLE_START) + TABLE_START.length, readme.indexOf(TABLE_END));
+    const doc = readFileSync(resolve(root, 'docs/CONFIGURATION.md'), 'utf8');
+    expect(doc).toContain(TABLE_START);
+    const section = doc.slice(doc.indexOf(TABLE_START) + TABLE_START.length, doc.indexOf(TABLE_END));
     expect(cells(section)).toEqual(cells(configTable()));
     expect(cells(section)).toHaveLength(Object.keys(configSchema.shape).length + 1);
+  });
+});
+
+/** Markdown without its fenced code blocks, where `# x` is not a heading. */
+const unfenced = (markdown: string) => markdown.replace(/^[ \t]*(```|~~~)[^\n]*\n[\s\S]*?^[ \t]*\1[^\n]*$/gm, '');
+/** ... and without inline code spans either, where `[x](y)` is not a link. */
+const prose = (markdown: string) => unfenced(markdown).replace(/`[^`\n]*`/g, '');
+
+/** GitHub's anchors for a file's headings: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const result = new Set<string>();
+  for (const match of unfenced(markdown).matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
+    const text = match[1]!.replace(/<[^>]*>/g, '').replace(/\[([^\]]*)\]\([^)]*\)/g, '$1');
+    const base = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    result.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return result;
+}
+
+describe('README.md and docs/ link only inside the repository, to files and headings that exist', () => {
+  const documents = [
+    resolve(root, 'README.md'),
+    ...readdirSync(resolve(root, 'docs'))
+      .filter((name) => name.endsWith('.md'))
+      .map((name) => resolve(root, 'docs', name)),
+  ];
+
+  test.each(documents.map((path) => [relative(root, path), path]))('%s', (_name, path) => {
+    const text = readFileSync(path, 'utf8');
+    const broken: string[] = [];
+    for (const match of prose(text).matchAll(/\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+      const target = match[1]!;
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:: not a file
+      const [file, anchor] = target.split('#') as [string, string | undefined];
+      const resolved = file === '' ? path : resolve(dirname(path), decodeURIComponent(file));
+      if (relative(root, resolved).startsWith('..')) broken.push(`${target}: outside the repository`);
+      else if (!existsSync(resolved)) broken.push(`${target}: no such file`);
+      else if (
+        anchor !== undefined &&
+        !(statSync(resolved).isFile() && anchors(readFileSync(resolved, 'utf8')).has(anchor))
+      )
+        broken.push(`${target}: no such heading`);
+    }
+    expect(broken).toEqual([]);
+  });
+
+  test('no file in README.md, docs/, src/ or test/ refers to a document outside the repository', () => {
+    const outside = ['..', 'shared'].join('/');
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+      );
+    const searched = [
+      resolve(root, 'README.md'),
+      ...['docs', 'src', 'test'].flatMap((dir) => files(resolve(root, dir))),
+    ];
+    expect(searched.length).toBeGreaterThan(10);
+    const mentioning = searched
+      .filter((path) => statSync(path).size < 5_000_000 && readFileSync(path, 'utf8').includes(outside))
+      .map((path) => relative(root, path));
+    expect(mentioning).toEqual([]);
   });
 });
 
