@@ -9,18 +9,11 @@ import { openApiDocument } from './openapi';
 import { peoplePages } from './people-pages';
 import { reconcileRoutes } from './reconcile-routes';
 import { unipileWebhookRoutes } from './unipile-webhooks';
-import { cachedRead } from './metrics';
+import { cachedRead, withTimeout } from './metrics';
 import { secretEquals } from '../tokens';
 import { UnipileBudgetError } from '../unipile/unipile-api';
 
 const READY_TIMEOUT_MS = 3000;
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref()),
-  ]);
-}
 
 /** TRUST_PROXY as Express takes it: a hop count, true/false, or a list of names and addresses. */
 export function trustProxySetting(value: string): boolean | number | string[] {

@@ -19,18 +19,16 @@ export function cachedRead<T>(ttlMs: number, read: () => Promise<T>): () => Prom
   };
 }
 
+/** The promise, or a rejection after `ms` (the timer does not hold the process open). */
+export function withTimeout<T>(p: Promise<T>, ms: number, what = 'timeout'): Promise<T> {
+  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(what)), ms).unref())]);
+}
+
 // A scrape waits this long for the database at most: a read in flight is shared, so a hung one must end.
 const GAUGE_READ_TIMEOUT_MS = 10_000;
 
 function gaugeRead<T>(cacheMs: number, read: () => Promise<T>): () => Promise<T> {
-  return cachedRead(cacheMs, () =>
-    Promise.race([
-      read(),
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('gauge read timed out')), GAUGE_READ_TIMEOUT_MS).unref(),
-      ),
-    ]),
-  );
+  return cachedRead(cacheMs, () => withTimeout(read(), GAUGE_READ_TIMEOUT_MS, 'gauge read timed out'));
 }
 
 /** Rows of a delivery queue (receipts, backend events) still `pending` or parked `dead`, counted at scrape time. */

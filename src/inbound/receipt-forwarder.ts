@@ -108,9 +108,10 @@ export async function pruneForwardedReceipts(db: Knex, retentionMs: number, batc
   return rowCount ?? 0;
 }
 
-/** `deleted_by` for a DELETED event, by where it came from. */
-function deletedBy(source: string): 'reconcile' | 'unipile' | 'api' {
-  return source === 'reconcile' ? 'reconcile' : source === 'api' ? 'api' : 'unipile';
+/** Writes who deleted the account (reconcile | unipile | api), by where its DELETED event came from. */
+async function markDeletedBy(db: Knex, accountId: string, source: string): Promise<void> {
+  const by = source === 'reconcile' ? 'reconcile' : source === 'api' ? 'api' : 'unipile';
+  await db('accounts').where({ account_id: accountId }).update({ deleted_by: by });
 }
 
 function errorMessage(err: unknown): string {
@@ -387,19 +388,13 @@ export class ReceiptForwarder implements Forwarding {
           if (row.deleted_by === 'reconcile' && !deletion) return this.restore(event.source, status, row);
           // Unipile's own DELETED (or ours through the API) after a reconciliation deletion makes it final.
           if (deletion && row.deleted_by === 'reconcile' && event.source !== 'reconcile') {
-            await db('accounts')
-              .where({ account_id: accountId })
-              .update({ deleted_by: deletedBy(event.source) });
+            await markDeletedBy(db, accountId, event.source);
           }
           await appendApiEvent(db, accountId, 'event_ignored', { message, reason: 'deleted', receiptId });
           return 'ignored_deleted';
         }
         // Who deletes is written before the workflow hears of it, so the row is never DELETED without it.
-        if (deletion) {
-          await db('accounts')
-            .where({ account_id: accountId })
-            .update({ deleted_by: deletedBy(event.source) });
-        }
+        if (deletion) await markDeletedBy(db, accountId, event.source);
         const result = await signalAccount(
           temporal,
           settings,
