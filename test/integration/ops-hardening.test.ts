@@ -1,11 +1,11 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import type { Knex } from 'knex';
 import type { Config } from '../../src/config';
 import { createDb } from '../../src/db/knex';
 import { createLogger } from '../../src/logger';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { recordReliability } from '../helpers/reliability';
+import { serve } from '../helpers/http-peer';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 
 // What operations endpoints and outgoing events do under hostile traffic: an anonymous flood of /readyz and
@@ -20,19 +20,6 @@ interface Hit {
   path: string;
   body: string;
   signature?: string;
-}
-
-function serve(handler: (req: IncomingMessage, body: string, res: import('node:http').ServerResponse) => void) {
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => handler(req, body, res));
-  });
-  return new Promise<{ server: Server; url: string }>((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }),
-    ),
-  );
 }
 
 describe('operations endpoints and outgoing events under attack', () => {

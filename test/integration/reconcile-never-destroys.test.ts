@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
 import type { ReconcileSummary } from '../../src/workflows/definitions';
 import { maybeRecordHistory } from '../helpers/histories';
+import { serve } from '../helpers/http-peer';
 import { OwnPostgres } from '../helpers/own-postgres';
 import { currentDetails, reconcileNow, type ReconcileRun } from '../helpers/reconcile';
 import { recordReliability } from '../helpers/reliability';
@@ -74,16 +74,12 @@ class Receiver {
   private server?: Server;
   url = '';
   async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        this.events.push(JSON.parse(raw));
-        res.writeHead(204).end();
-      });
+    const peer = await serve((_req, raw, res) => {
+      this.events.push(JSON.parse(raw));
+      res.writeHead(204).end();
     });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/events`;
+    this.server = peer.server;
+    this.url = `${peer.url}/events`;
   }
   async stop(): Promise<void> {
     await new Promise((r) => this.server?.close(r));
