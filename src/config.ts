@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_TASK_QUEUE, type RecoveryPolicy } from './workflows/definitions';
+import { DEFAULT_TASK_QUEUE } from './workflows/task-queues';
+import { type RecoveryPolicy } from './workflows/account/contract';
 import { KEY_ID_PATTERN } from './cookies/cookie-cipher';
 
 /** Parses durations written like `500ms`, `90s`, `5m`, `1h`, `2d` into milliseconds. */

@@ -15,8 +15,6 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   ACCOUNT_WORKFLOW_TYPE,
   accountLinkedSignal,
-  RECONCILE_WORKFLOW_TYPE,
-  reconcileScheduleId,
   accountWorkflowId,
   cookieUpdatedSignal,
   SEARCH_ATTRIBUTE_KEYS,
@@ -27,7 +25,8 @@ import {
   type CookieUpdate,
   type RecoveryPolicy,
   type StatusEvent,
-} from './workflows/definitions';
+} from './workflows/account/contract';
+import { RECONCILE_WORKFLOW_TYPE, reconcileScheduleId } from './workflows/reconcile/contract';
 
 export interface TemporalSettings {
   address: string;

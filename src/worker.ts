@@ -12,7 +12,7 @@ import { clientOver, ensureReconcileSchedule } from './temporal-client';
 import { BackendEventSender } from './backend-events/sender';
 import { ConnectionSweep } from './connections/connection-sweep';
 import { UnipileApi } from './unipile/unipile-api';
-import { unipileTaskQueue } from './workflows/definitions';
+import { unipileTaskQueue } from './workflows/task-queues';
 
 export interface WorkerDeps {
   config: Config;

@@ -4,12 +4,8 @@ import { ANSWER_ERASED, connectionById, ERASED, openSecret, sealSecret, type Con
 import { AccountOwnedError, claimAccount } from '../db/repository';
 import { receiveEvents } from '../inbound/inbound-events';
 import { accountStatus, UnipileCallError, type ConnectAnswer } from '../unipile/unipile-api';
-import {
-  accountWorkflowId,
-  type ConnectionAttempt,
-  type ConnectionStep,
-  type StepAnswerKind,
-} from '../workflows/definitions';
+import { accountWorkflowId } from '../workflows/account/contract';
+import { type ConnectionAttempt, type ConnectionStep, type StepAnswerKind } from '../workflows/connection/contract';
 import { sessionById } from '../db/linkedin-sessions';
 import { authOf, createLinkedinActivities, type LinkedinDeps, type LinkOutcome } from './linkedin-activities';
 

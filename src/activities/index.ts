@@ -8,7 +8,7 @@ import { createConnectionActivities } from './connection-activities';
 import { reconnectLinkPath } from '../tokens';
 import { enqueueBackendEvents, eventsFromJournal } from '../backend-events/outbox';
 import { UnipileCallError } from '../unipile/unipile-api';
-import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/definitions';
+import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/account/contract';
 
 export interface ActivityDeps extends LinkedinDeps {
   mailer: Mailer;

@@ -6,7 +6,7 @@ import { openSession, sessionById, sessionForAccount, type SessionRow } from '..
 import { checkpointRequiredEvent, enqueueBackendEvents } from '../backend-events/outbox';
 import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
 import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';
-import { accountWorkflowId, type AttemptRecord } from '../workflows/definitions';
+import { accountWorkflowId, type AttemptRecord } from '../workflows/account/contract';
 
 export interface LinkedinDeps {
   db: Knex;

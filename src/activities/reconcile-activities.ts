@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import { accountWorkflowId, type HeldVerdict, type ReconcileHold } from '../workflows/definitions';
+import { accountWorkflowId } from '../workflows/account/contract';
+import { type HeldVerdict, type ReconcileHold } from '../workflows/reconcile/contract';
 import { deletionLimit, type ListingFacts } from '../workflows/reconcile-rules';
 import { upsertAccount } from '../db/repository';
 import { accountIdSchema } from '../ids';

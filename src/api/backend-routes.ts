@@ -16,7 +16,7 @@ import {
   getAccountStateQuery,
   reconnectNowUpdate,
   type AccountView,
-} from '../workflows/definitions';
+} from '../workflows/account/contract';
 import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { activeExtensionTokens, hashToken } from './extension-auth';

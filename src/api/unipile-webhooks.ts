@@ -5,7 +5,7 @@ import { accountIdSchema, storableText } from '../ids';
 import { receiveEvents } from '../inbound/inbound-events';
 import { secretEquals, verifyToken } from '../tokens';
 import { UnipileCallError } from '../unipile/unipile-api';
-import { accountWorkflowId } from '../workflows/definitions';
+import { accountWorkflowId } from '../workflows/account/contract';
 import type { ApiDeps } from './deps';
 import { HttpError, validationError } from './http-errors';
 import { webhookRateLimit } from './rate-limits';

@@ -1,7 +1,7 @@
 // Events for the customer's backend (SPEC §10.3), derived from what the account workflow journals and written to
 // the `backend_events` outbox in the same transaction as the account's history, so none is lost or invented.
 import type { Knex } from 'knex';
-import type { JournalEntry } from '../workflows/definitions';
+import type { JournalEntry } from '../workflows/account/contract';
 
 export type BackendEventType =
   | 'account.connected'

@@ -6,7 +6,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { ERASED } from '../db/connections';
 import type { Logger } from '../logger';
-import { connectionWorkflowId, type ConnectionStep } from '../workflows/definitions';
+import { connectionWorkflowId, type ConnectionStep } from '../workflows/connection/contract';
 
 export interface ConnectionSweepDeps {
   db: Knex;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { CookieCipher } from '../cookies/cookie-cipher';
-import type { ConnectionStep } from '../workflows/definitions';
+import type { ConnectionStep } from '../workflows/connection/contract';
 
 /** A custom-authentication connection row (migration 20261129000007). */
 export interface ConnectionRow {

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { AccountView, JournalEntry } from '../workflows/definitions';
+import type { AccountView, JournalEntry } from '../workflows/account/contract';
 
 export interface AccountRow {
   id: string;

@@ -1,5 +1,5 @@
 import { escapeHtml } from '../html';
-import type { EmailKind } from '../workflows/definitions';
+import type { EmailKind } from '../workflows/account/contract';
 
 export interface AccountEmailInput {
   kind: EmailKind;

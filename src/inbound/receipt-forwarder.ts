@@ -12,7 +12,7 @@ import type { Logger } from '../logger';
 import { appendApiEvent } from '../db/repository';
 import { signalAccount, type AccountSettings } from '../temporal-client';
 import { classifyMessage, initialState } from '../workflows/account-state';
-import type { AccountState, StatusEvent } from '../workflows/definitions';
+import type { AccountState, StatusEvent } from '../workflows/account/contract';
 import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
 
 export interface ReceiptRow {

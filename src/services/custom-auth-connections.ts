@@ -23,7 +23,7 @@ import {
   type ConnectionStep,
   type ConnectionWorkflowFn,
   type StepAnswerKind,
-} from '../workflows/definitions';
+} from '../workflows/connection/contract';
 
 type Deps = Pick<ApiDeps, 'db' | 'config' | 'temporal' | 'logger'>;
 

@@ -8,7 +8,7 @@ import {
   reconcileConfirmWorkflowId,
   type ReconcileConfirmInput,
   type ReconcileHoldReason,
-} from '../workflows/definitions';
+} from '../workflows/reconcile/contract';
 import { confirmable } from '../workflows/reconcile-rules';
 
 /** No hold is waiting for a confirmation (none was made, or a clean run or a confirmation ended it). */

@@ -14,7 +14,7 @@ import type {
   Incident,
   RecoveryPolicy,
   StatusEvent,
-} from './definitions';
+} from './account/contract';
 
 export type EventClass = 'healthy' | 'needs-auth' | 'sync-error' | 'transient' | 'deleted' | 'other';
 

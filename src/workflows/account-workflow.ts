@@ -29,7 +29,6 @@ import {
   AccountUserIdKey,
   getAccountStateQuery,
   statusEventSignal,
-  unipileTaskQueue,
   type AccountState,
   type AccountView,
   type AccountWorkflowFn,
@@ -37,7 +36,8 @@ import {
   type AttemptRecord,
   type Inbound,
   type RecoveryPolicy,
-} from './definitions';
+} from './account/contract';
+import { unipileTaskQueue } from './task-queues';
 import {
   applyAttempt,
   applyEmail,

@@ -19,11 +19,11 @@ import {
   awaitConnectionStepUpdate,
   getConnectionStepQuery,
   STEP_ANSWER_KINDS,
-  unipileTaskQueue,
   type ConnectionAttempt,
   type ConnectionInput,
   type ConnectionStep,
-} from './definitions';
+} from './connection/contract';
+import { unipileTaskQueue } from './task-queues';
 
 const bookkeeping = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',

@@ -6,11 +6,11 @@ import type { AccountActivities } from '../activities';
 import {
   getConnectStateQuery,
   solveCheckpointUpdate,
-  unipileTaskQueue,
   type CheckpointAnswer,
   type ConnectState,
   type LinkedinConnectInput,
-} from './definitions';
+} from './linkedin-connect/contract';
+import { unipileTaskQueue } from './task-queues';
 
 const bookkeeping = proxyActivities<AccountActivities>({
   startToCloseTimeout: '30s',

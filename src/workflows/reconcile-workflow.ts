@@ -15,7 +15,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ReconcileActivities } from '../activities';
-import { unipileTaskQueue, type HeldVerdict, type ReconcileConfirmInput, type ReconcileSummary } from './definitions';
+import { unipileTaskQueue } from './task-queues';
+import { type HeldVerdict, type ReconcileConfirmInput, type ReconcileSummary } from './reconcile/contract';
 import { describeHold, holdFor } from './reconcile-rules';
 
 // Runs recorded before this patch took the clock-based path below (kept, minus its deletions, so they replay).

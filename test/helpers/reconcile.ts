@@ -1,6 +1,6 @@
 // Reconciliation runs on demand, as an operator triggers them (the Temporal UI's "Trigger" button makes the same
 // call), for the tests that watch what a run did.
-import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
+import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/reconcile/contract';
 import { type Stack, waitFor } from './stack';
 
 export interface ReconcileRun {

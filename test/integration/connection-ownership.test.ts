@@ -2,7 +2,7 @@ import {
   LINKEDIN_CONNECT_WORKFLOW_TYPE,
   linkedinConnectWorkflowId,
   type LinkedinConnectWorkflowFn,
-} from '../../src/workflows/definitions';
+} from '../../src/workflows/linkedin-connect/contract';
 import { maybeRecordHistory } from '../helpers/histories';
 import { cookieBody, Stack, waitFor } from '../helpers/stack';
 

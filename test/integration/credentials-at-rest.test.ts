@@ -2,7 +2,7 @@ import { CookieCipher } from '../../src/cookies/cookie-cipher';
 import { newConnectionId, sealSecret } from '../../src/db/connections';
 import { sweepConnectionSecrets } from '../../src/connections/connection-sweep';
 import { createLogger } from '../../src/logger';
-import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId } from '../../src/workflows/definitions';
+import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId } from '../../src/workflows/connection/contract';
 import { maybeRecordHistory } from '../helpers/histories';
 import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';

@@ -1,4 +1,5 @@
-import { connectionWorkflowId, unipileTaskQueue } from '../../src/workflows/definitions';
+import { connectionWorkflowId } from '../../src/workflows/connection/contract';
+import { unipileTaskQueue } from '../../src/workflows/task-queues';
 import { historyText, maybeRecordHistory } from '../helpers/histories';
 import { Stack, waitFor } from '../helpers/stack';
 

@@ -1,4 +1,4 @@
-import { AccountStatusKey, AccountUserIdKey } from '../../src/workflows/definitions';
+import { AccountStatusKey, AccountUserIdKey } from '../../src/workflows/account/contract';
 import { Stack, waitFor } from '../helpers/stack';
 
 describe('hosted-auth connect', () => {

@@ -7,7 +7,7 @@ import { ensureDatabase } from '../../src/db/knex';
 import { UnipileSimulator } from '../../src/simulator/unipile-simulator';
 import { registerAccountStatusWebhook } from '../../src/unipile/register-webhook';
 import { UnipileApi } from '../../src/unipile/unipile-api';
-import { accountWorkflowId } from '../../src/workflows/definitions';
+import { accountWorkflowId } from '../../src/workflows/account/contract';
 import { spawnTs } from '../helpers/processes';
 import { recordReliability } from '../helpers/reliability';
 import { SmtpPeer } from '../helpers/smtp-peer';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { AccountRecoveryKey } from '../../src/workflows/definitions';
+import { AccountRecoveryKey } from '../../src/workflows/account/contract';
 import { spawnTs } from '../helpers/processes';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 

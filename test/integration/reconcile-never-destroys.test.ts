@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import knex from 'knex';
-import type { ReconcileSummary } from '../../src/workflows/definitions';
+import type { ReconcileSummary } from '../../src/workflows/reconcile/contract';
 import { maybeRecordHistory } from '../helpers/histories';
 import { serve } from '../helpers/http-peer';
 import { OwnPostgres } from '../helpers/own-postgres';

@@ -1,4 +1,4 @@
-import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/definitions';
+import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/reconcile/contract';
 import { reconcileNow as reconcileRun } from '../helpers/reconcile';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 

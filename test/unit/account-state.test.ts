@@ -12,7 +12,7 @@ import {
   ATTEMPTS_KEPT,
   TRIED_COOKIES_KEPT,
 } from '../../src/workflows/account-state';
-import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/definitions';
+import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/account/contract';
 
 const policy: RecoveryPolicy = {
   retryIntervalMs: 3_600_000,

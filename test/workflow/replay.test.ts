@@ -6,11 +6,10 @@ import {
   accountLinkedSignal,
   cookieUpdatedSignal,
   reconnectNowUpdate,
-  solveCheckpointUpdate,
-  awaitConnectionStepUpdate,
-  answerConnectionStepUpdate,
   statusEventSignal,
-} from '../../src/workflows/definitions';
+} from '../../src/workflows/account/contract';
+import { solveCheckpointUpdate } from '../../src/workflows/linkedin-connect/contract';
+import { awaitConnectionStepUpdate, answerConnectionStepUpdate } from '../../src/workflows/connection/contract';
 
 // Committed histories of real runs (recorded with RECORD_HISTORIES=1) replayed against the current workflow code:
 // a change that would break running workflows fails here.

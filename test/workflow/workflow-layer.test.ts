@@ -6,11 +6,11 @@ import { signalAccount, type AccountSettings } from '../../src/temporal-client';
 import {
   accountWorkflowId,
   reconnectNowUpdate,
-  unipileTaskQueue,
   type AttemptRecord,
   type JournalEntry,
   type RecoveryPolicy,
-} from '../../src/workflows/definitions';
+} from '../../src/workflows/account/contract';
+import { unipileTaskQueue } from '../../src/workflows/task-queues';
 import { sleep, waitFor } from '../helpers/stack';
 
 // The real account workflow with stub activities (no database, SMTP or Unipile): races and run boundaries that are
