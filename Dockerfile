@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image, two commands: `node lib/src/api/server.js` (api) and `node lib/src/worker.js` (worker).
+# One image, two commands: `node lib/src/api/server.js` (api) and `node lib/src/worker/main.js` (worker).
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

@@ -13,11 +13,11 @@ import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import knex, { type Knex } from 'knex';
-import { createDb, ensureDatabase, migrateLatest } from '../src/db/knex';
+import { createDb, ensureDatabase, migrateLatest } from '../src/platform/db';
 import { UnipileSimulator } from '../src/simulator/unipile-simulator';
-import { applyInbound, initialState } from '../src/workflows/account-state';
-import { signalAccount } from '../src/temporal-client';
-import { DEV_SERVER_SQLITE_PRAGMAS } from '../src/dev-temporal';
+import { applyInbound, initialState } from '../src/workflows/account/state';
+import { signalAccount } from '../src/platform/temporal-client';
+import { DEV_SERVER_SQLITE_PRAGMAS } from '../scripts/dev-temporal';
 import { spawnTs, waitForHttp } from '../test/helpers/processes';
 import { freePort, startTemporalDevServer, stopProcess } from '../test/helpers/temporal-dev-server';
 import { closedLoop, openLoop, postJson, round, rssMb, sleep, until, type LoadResult } from './harness';
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     children.push(child);
     return child;
   };
-  let worker = await start('src/worker.ts');
+  let worker = await start('src/worker/main.ts');
   const api = await start('src/api/server.ts');
   await waitForHttp(`${apiUrl}/healthz`, api);
   const barePort = await freePort();
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
   const { ids: pausedIds, answered: paused, deliveredSeconds: pausedSeconds } = await ingestRound('pau');
   const pausedPerSecond = round(INGEST.webhooks / pausedSeconds, 1);
   const catchUpStart = Date.now();
-  worker = await start('src/worker.ts');
+  worker = await start('src/worker/main.ts');
   await allApplied(pausedIds, 'the backlog applied');
   out.ingestionWorkerStopped = {
     answered: paused,
@@ -398,7 +398,7 @@ async function main(): Promise<void> {
   // The same, with the cap lifted: what the machine sustains.
   log('restarting the worker without a cap');
   await stopProcess(worker);
-  worker = await start('src/worker.ts', { UNIPILE_MAX_RPS: '100000' });
+  worker = await start('src/worker/main.ts', { UNIPILE_MAX_RPS: '100000' });
   await sleep(3000);
   for (const n of UNCAPPED) await massDisconnect(n, 'uncapped');
   out.massDisconnect = massRuns;
@@ -415,7 +415,7 @@ async function main(): Promise<void> {
     UNIPILE_MAX_RPS: '100000',
   };
   const escApi = await start('src/api/server.ts', escalationEnv);
-  const escWorker = await start('src/worker.ts', escalationEnv);
+  const escWorker = await start('src/worker/main.ts', escalationEnv);
   await waitForHttp(`http://127.0.0.1:${escalationPort}/healthz`, escApi);
   const escalated = sim.createAccount({ type: 'WHATSAPP' }).id;
   sim.script(

@@ -1,5 +1,5 @@
 /** What the popup says, in plain words, for what the service worker knows. Pure, so it is unit-tested. */
-import { plainState } from '../../src/plain-state';
+import { plainState } from '../../src/common/plain-state';
 import type { PopupView } from './messages';
 
 export interface PopupWords {

@@ -1,12 +1,19 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import { ANSWER_ERASED, connectionById, ERASED, openSecret, sealSecret, type ConnectionRow } from '../db/connections';
-import { AccountOwnedError, claimAccount } from '../db/repository';
+import {
+  ANSWER_ERASED,
+  connectionById,
+  ERASED,
+  openSecret,
+  sealSecret,
+  type ConnectionRow,
+} from '../connections/store';
+import { AccountOwnedError, claimAccount } from '../accounts/repository';
 import { receiveEvents } from '../inbound/inbound-events';
 import { accountStatus, UnipileCallError, type ConnectAnswer } from '../unipile/unipile-api';
 import { accountWorkflowId } from '../workflows/account/contract';
 import { type ConnectionAttempt, type ConnectionStep, type StepAnswerKind } from '../workflows/connection/contract';
-import { sessionById } from '../db/linkedin-sessions';
+import { sessionById } from '../linkedin/sessions';
 import { authOf, createLinkedinActivities, type LinkedinDeps, type LinkOutcome } from './linkedin-activities';
 
 /** Unipile's type and name of a newly connected account (nulls where Unipile did not say). */

@@ -1,11 +1,11 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Mailer } from '../email/mailer';
 import { composeAccountEmail } from '../email/account-emails';
-import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../db/repository';
-import { sessionForAccount } from '../db/linkedin-sessions';
+import { appendAccountEvents, findAccount, findUser, upsertAccount } from '../accounts/repository';
+import { sessionForAccount } from '../linkedin/sessions';
 import { createLinkedinActivities, type LinkedinDeps } from './linkedin-activities';
 import { createConnectionActivities } from './connection-activities';
-import { reconnectLinkPath } from '../tokens';
+import { reconnectLinkPath } from '../platform/tokens';
 import { enqueueBackendEvents, eventsFromJournal } from '../backend-events/outbox';
 import { UnipileCallError } from '../unipile/unipile-api';
 import type { AccountView, AttemptRecord, EmailKind, EmailRecord, JournalEntry } from '../workflows/account/contract';

@@ -1,8 +1,8 @@
 import { log } from '@temporalio/activity';
 import type { Knex } from 'knex';
-import type { CookieCipher } from '../cookies/cookie-cipher';
-import { AccountOwnedError, claimAccount } from '../db/repository';
-import { openSession, sessionById, sessionForAccount, type SessionRow } from '../db/linkedin-sessions';
+import type { CookieCipher } from '../platform/cipher';
+import { AccountOwnedError, claimAccount } from '../accounts/repository';
+import { openSession, sessionById, sessionForAccount, type SessionRow } from '../linkedin/sessions';
 import { checkpointRequiredEvent, enqueueBackendEvents } from '../backend-events/outbox';
 import { receiveEvents, type Forwarding } from '../inbound/inbound-events';
 import { UnipileCallError, type ConnectAnswer, type LinkedinCookieAuth, type UnipileApi } from '../unipile/unipile-api';

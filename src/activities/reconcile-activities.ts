@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import { accountWorkflowId } from '../workflows/account/contract';
 import { type HeldVerdict, type ReconcileHold } from '../workflows/reconcile/contract';
-import { deletionLimit, type ListingFacts } from '../workflows/reconcile-rules';
-import { upsertAccount } from '../db/repository';
-import { accountIdSchema } from '../ids';
+import { deletionLimit, type ListingFacts } from '../workflows/reconcile/rules';
+import { upsertAccount } from '../accounts/repository';
+import { accountIdSchema } from '../platform/ids';
 import { receiveEvents, type Forwarding, type InboundEvent } from '../inbound/inbound-events';
 import { enqueueBackendEvents, reconcileHeldEvent } from '../backend-events/outbox';
 import { ApplicationFailure, log } from '@temporalio/activity';

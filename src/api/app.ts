@@ -1,16 +1,16 @@
 import express from 'express';
 import helmet from 'helmet';
-import type { ApiDeps } from './deps';
-import { connectionRoutes } from './connection-routes';
-import { backendRoutes } from './backend-routes';
-import { extensionRoutes } from './extension-routes';
-import { errorHandler, HttpError, sendError } from './http-errors';
-import { openApiDocument } from './openapi';
-import { peoplePages } from './people-pages';
-import { reconcileRoutes } from './reconcile-routes';
-import { unipileWebhookRoutes } from './unipile-webhooks';
-import { cachedRead, withTimeout } from './metrics';
-import { secretEquals } from '../tokens';
+import type { ApiDeps } from './http/deps';
+import { connectionRoutes } from './backend/connection-routes';
+import { backendRoutes } from './backend/routes';
+import { extensionRoutes } from './extension/routes';
+import { errorHandler, HttpError, sendError } from './http/errors';
+import { openApiDocument } from './http/openapi';
+import { peoplePages } from './pages/routes';
+import { reconcileRoutes } from './operations/reconcile-routes';
+import { unipileWebhookRoutes } from './webhooks/routes';
+import { cachedRead, withTimeout } from './operations/metrics';
+import { secretEquals } from '../platform/tokens';
 import { UnipileBudgetError } from '../unipile/unipile-api';
 
 const READY_TIMEOUT_MS = 3000;

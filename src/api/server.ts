@@ -1,14 +1,14 @@
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import { accountSettings, loadConfig, unipileBaseUrl, type Config } from '../config';
-import { createDb } from '../db/knex';
-import { close, listen } from '../http-listen';
-import { createLogger, type Logger } from '../logger';
-import { createTemporalClient } from '../temporal-client';
+import { accountSettings, loadConfig, unipileBaseUrl, type Config } from '../platform/config';
+import { createDb } from '../platform/db';
+import { close, listen } from '../platform/http-listen';
+import { createLogger, type Logger } from '../platform/logger';
+import { createTemporalClient } from '../platform/temporal-client';
 import { forwarderOptions, ReceiptForwarder } from '../inbound/receipt-forwarder';
 import { CallBudget, UnipileApi } from '../unipile/unipile-api';
 import { createApp } from './app';
-import { createMetrics } from './metrics';
+import { createMetrics } from './operations/metrics';
 
 export interface RunningApi {
   url: string;

@@ -3,7 +3,7 @@
 // never an account's recovery.
 import { createHmac } from 'node:crypto';
 import type { Knex } from 'knex';
-import type { Logger } from '../logger';
+import type { Logger } from '../platform/logger';
 
 export interface SenderOptions {
   url: string;

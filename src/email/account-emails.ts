@@ -1,4 +1,4 @@
-import { escapeHtml } from '../html';
+import { escapeHtml } from '../platform/html';
 import type { EmailKind } from '../workflows/account/contract';
 
 export interface AccountEmailInput {

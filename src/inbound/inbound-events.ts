@@ -3,7 +3,7 @@
 // survives any crash or Temporal outage), then handed to the forwarder, which delivers it to the account workflow.
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { accountIdSchema } from '../ids';
+import { accountIdSchema } from '../platform/ids';
 
 const cookieUpdate = z.object({ fingerprint: z.string().min(1), at: z.string().min(1) });
 

@@ -7,11 +7,11 @@
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { hostname } from 'node:os';
-import type { Config } from '../config';
-import type { Logger } from '../logger';
-import { appendApiEvent } from '../db/repository';
-import { signalAccount, type AccountSettings } from '../temporal-client';
-import { classifyMessage, initialState } from '../workflows/account-state';
+import type { Config } from '../platform/config';
+import type { Logger } from '../platform/logger';
+import { appendApiEvent } from '../accounts/repository';
+import { signalAccount, type AccountSettings } from '../platform/temporal-client';
+import { classifyMessage, initialState } from '../workflows/account/state';
 import type { AccountState, StatusEvent } from '../workflows/account/contract';
 import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
 

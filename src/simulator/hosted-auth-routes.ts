@@ -2,7 +2,7 @@
 // "Connect" button, that calls notify_url and sends the account_status webhook as Unipile does.
 import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
-import { escapeHtml } from '../html';
+import { escapeHtml } from '../platform/html';
 import { notifyHostedAuth } from './webhook-delivery';
 import { errorBody, MS_ISO, PROVIDER_TYPES, type HostedLink, type SimAccount, type SimulatorCore } from './sim-state';
 

@@ -4,7 +4,7 @@
 // composes the route modules: accounts, custom authentication, hosted auth, webhooks, control.
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { close, listen } from '../http-listen';
+import { close, listen } from '../platform/http-listen';
 import { accountRoutes } from './account-routes';
 import { controlRoutes } from './control-routes';
 import { customAuthRoutes } from './custom-auth';

@@ -1,6 +1,6 @@
 // Runs every migration up, down and up again on an embedded PGlite database and prints what it saw as JSON.
 // A child process of the jest test: PGlite loads ES modules, which jest's VM cannot without experimental flags.
-import { createDb, migrateLatest } from '../../src/db/knex';
+import { createDb, migrateLatest } from '../../src/platform/db';
 
 async function main(): Promise<void> {
   const db = createDb('pglite://memory');

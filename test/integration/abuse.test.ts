@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { createApp } from '../../src/api/app';
-import type { ApiDeps } from '../../src/api/deps';
-import { signToken } from '../../src/tokens';
+import type { ApiDeps } from '../../src/api/http/deps';
+import { signToken } from '../../src/platform/tokens';
 import { recordReliability } from '../helpers/reliability';
 import { expressRoutes } from '../helpers/routes';
 import { cookieBody, Stack } from '../helpers/stack';

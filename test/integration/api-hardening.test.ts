@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import type { RateLimitRequestHandler } from 'express-rate-limit';
-import { extensionRateLimit } from '../../src/api/rate-limits';
+import { extensionRateLimit } from '../../src/api/http/rate-limits';
 import { recordReliability } from '../helpers/reliability';
 import { cookieBody, sleep, Stack, waitFor } from '../helpers/stack';
 

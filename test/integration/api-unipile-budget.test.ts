@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { reconnectLinkPath } from '../../src/tokens';
+import { reconnectLinkPath } from '../../src/platform/tokens';
 import { recordReliability } from '../helpers/reliability';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 

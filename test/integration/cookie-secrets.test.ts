@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { CookieCipher, cookieAad } from '../../src/cookies/cookie-cipher';
-import { reencryptCookies } from '../../src/db/linkedin-sessions';
+import { CookieCipher, cookieAad } from '../../src/platform/cipher';
+import { reencryptCookies } from '../../src/linkedin/sessions';
 import { historyText } from '../helpers/histories';
 import { cookieBody, Stack, waitFor, workerLogLines } from '../helpers/stack';
 

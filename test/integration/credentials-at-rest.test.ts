@@ -1,7 +1,7 @@
-import { CookieCipher } from '../../src/cookies/cookie-cipher';
-import { newConnectionId, sealSecret } from '../../src/db/connections';
-import { sweepConnectionSecrets } from '../../src/connections/connection-sweep';
-import { createLogger } from '../../src/logger';
+import { CookieCipher } from '../../src/platform/cipher';
+import { newConnectionId, sealSecret } from '../../src/connections/store';
+import { sweepConnectionSecrets } from '../../src/connections/sweep';
+import { createLogger } from '../../src/platform/logger';
 import { CONNECTION_WORKFLOW_TYPE, connectionWorkflowId } from '../../src/workflows/connection/contract';
 import { maybeRecordHistory } from '../helpers/histories';
 import { recordReliability } from '../helpers/reliability';

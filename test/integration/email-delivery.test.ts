@@ -1,6 +1,6 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
-import { CookieCipher } from '../../src/cookies/cookie-cipher';
+import { CookieCipher } from '../../src/platform/cipher';
 import { createMailer } from '../../src/email/mailer';
 import { UnipileApi } from '../../src/unipile/unipile-api';
 import { recordReliability } from '../helpers/reliability';

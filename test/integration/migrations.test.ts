@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import knex from 'knex';
 import { randomBytes } from 'node:crypto';
-import { createDb, ensureDatabase, migrateLatest } from '../../src/db/knex';
+import { createDb, ensureDatabase, migrateLatest } from '../../src/platform/db';
 import { PG_BASE } from '../helpers/stack';
 
 const MIGRATIONS = [

@@ -1,5 +1,5 @@
 import { createApp } from '../../src/api/app';
-import type { ApiDeps } from '../../src/api/deps';
+import type { ApiDeps } from '../../src/api/http/deps';
 import { expressRoutes } from '../helpers/routes';
 import { Stack } from '../helpers/stack';
 

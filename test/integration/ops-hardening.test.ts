@@ -1,8 +1,8 @@
 import type { Server } from 'node:http';
 import type { Knex } from 'knex';
-import type { Config } from '../../src/config';
-import { createDb } from '../../src/db/knex';
-import { createLogger } from '../../src/logger';
+import type { Config } from '../../src/platform/config';
+import { createDb } from '../../src/platform/db';
+import { createLogger } from '../../src/platform/logger';
 import { startApi, type RunningApi } from '../../src/api/server';
 import { recordReliability } from '../helpers/reliability';
 import { serve } from '../helpers/http-peer';

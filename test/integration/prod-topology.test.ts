@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { Connection, Client } from '@temporalio/client';
-import { ensureDatabase } from '../../src/db/knex';
+import { ensureDatabase } from '../../src/platform/db';
 import { UnipileSimulator } from '../../src/simulator/unipile-simulator';
 import { registerAccountStatusWebhook } from '../../src/unipile/register-webhook';
 import { UnipileApi } from '../../src/unipile/unipile-api';
@@ -135,7 +135,7 @@ describe('production topology: Temporal server on PostgreSQL, two APIs, two work
     };
     const inherited = { ...process.env };
     delete inherited.TEMPORAL_ADDRESS; // unset: prod:local starts the server itself
-    topology = spawnTs('src/scripts/prod-local.ts', { ...(inherited as Record<string, string>), ...env }, output);
+    topology = spawnTs('scripts/prod-local.ts', { ...(inherited as Record<string, string>), ...env }, output);
     await waitFor(
       () => {
         if (topology.exitCode !== null) throw new Error(`prod:local exited:\n${printed()}`);
@@ -170,7 +170,7 @@ describe('production topology: Temporal server on PostgreSQL, two APIs, two work
     expect(system.serverVersion).toBe('1.29.1');
     const commands = execFileSync('ps', ['-o', 'args=', '-p', [...pids.values()].join(',')], { encoding: 'utf8' });
     expect(commands).toContain(`${ROOT}/lib/src/api/server.js`);
-    expect(commands).toContain(`${ROOT}/lib/src/worker.js`);
+    expect(commands).toContain(`${ROOT}/lib/src/worker/main.js`);
     for (const api of apis) expect((await fetch(`${api}/readyz`)).status).toBe(200);
   });
 

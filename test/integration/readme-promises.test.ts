@@ -166,7 +166,7 @@ describe('README promises', () => {
     const run = async () => {
       const output: string[] = [];
       const child = spawnTs(
-        'src/scripts/rotate-cookie-keys.ts',
+        'src/commands/rotate-cookie-keys.ts',
         { DATABASE_URL: stack.env.DATABASE_URL!, COOKIE_ENCRYPTION_KEY: keys },
         output,
       );

@@ -1,5 +1,5 @@
 import express from 'express';
-import { close, listen } from '../../src/http-listen';
+import { close, listen } from '../../src/platform/http-listen';
 import { UnipileSimulator } from '../../src/simulator/unipile-simulator';
 import { UnipileApi, UnipileCallError } from '../../src/unipile/unipile-api';
 import { waitFor } from '../helpers/stack';

@@ -18,7 +18,7 @@ describe('worker killed mid-incident', () => {
   // `node --import tsx`: the pid we hold is the worker itself, so SIGKILL really kills the worker (a signal to the
   // `tsx` wrapper would leave its child running).
   const startWorker = (): ChildProcess =>
-    spawnTs('src/worker.ts', { ...stack.env, WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE! }, output);
+    spawnTs('src/worker/main.ts', { ...stack.env, WORKFLOW_BUNDLE_PATH: process.env.TEST_WORKFLOW_BUNDLE! }, output);
 
   const killWorker = async (): Promise<void> => {
     const killed = worker!;

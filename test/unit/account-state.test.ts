@@ -11,7 +11,7 @@ import {
   toView,
   ATTEMPTS_KEPT,
   TRIED_COOKIES_KEPT,
-} from '../../src/workflows/account-state';
+} from '../../src/workflows/account/state';
 import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/account/contract';
 
 const policy: RecoveryPolicy = {

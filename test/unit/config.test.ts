@@ -1,4 +1,10 @@
-import { ConfigError, loadConfig, parseDuration, temporalConnectionOptions, unipileBaseUrl } from '../../src/config';
+import {
+  ConfigError,
+  loadConfig,
+  parseDuration,
+  temporalConnectionOptions,
+  unipileBaseUrl,
+} from '../../src/platform/config';
 
 const base = {
   DATABASE_URL: 'postgres://localhost/x',

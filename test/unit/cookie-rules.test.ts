@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createCipheriv } from 'node:crypto';
-import { CookieCipher, CookieDecryptError, cookieAad, cookieFingerprint } from '../../src/cookies/cookie-cipher';
-import { applyAttempt, applyInbound, initialState, manualAttempt, nextStep } from '../../src/workflows/account-state';
+import { CookieCipher, CookieDecryptError, cookieAad, cookieFingerprint } from '../../src/platform/cipher';
+import { applyAttempt, applyInbound, initialState, manualAttempt, nextStep } from '../../src/workflows/account/state';
 import type { AccountState, AttemptRecord, RecoveryPolicy } from '../../src/workflows/account/contract';
 
 const policy: RecoveryPolicy = {

@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import { configSchema } from '../../src/config';
-import { configTable, isRequired, TABLE_END, TABLE_START } from '../../src/config-docs';
-import { serverCommand, serverConfig, sqlToolCommand, writePrivate } from '../../src/scripts/prod-local';
+import { configSchema } from '../../src/platform/config';
+import { configTable, isRequired, TABLE_END, TABLE_START } from '../../src/platform/config-docs';
+import { serverCommand, serverConfig, sqlToolCommand, writePrivate } from '../../scripts/prod-local';
 
 const root = resolve(__dirname, '../..');
 const cells = (table: string) =>
@@ -132,7 +132,7 @@ describe('docker-compose.yml', () => {
       ]),
     );
     expect(compose.services.api.command).toEqual(['node', 'lib/src/api/server.js']);
-    expect(compose.services.worker.command).toEqual(['node', 'lib/src/worker.js']);
+    expect(compose.services.worker.command).toEqual(['node', 'lib/src/worker/main.js']);
   });
 });
 

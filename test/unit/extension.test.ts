@@ -1,5 +1,5 @@
 import { trustProxySetting } from '../../src/api/app';
-import { publicIpv4Of } from '../../src/api/extension-routes';
+import { publicIpv4Of } from '../../src/api/extension/routes';
 import { extensionManifest, optionsFromEnv, originOf } from '../../extension/build';
 import type { PopupView } from '../../extension/src/messages';
 import { memberIdFrom } from '../../extension/src/member-id';

@@ -1,4 +1,4 @@
-import { createLogger } from '../../src/logger';
+import { createLogger } from '../../src/platform/logger';
 
 /** Every line the logger writes, as parsed JSON and as raw text. */
 function capture() {

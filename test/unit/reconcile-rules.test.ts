@@ -4,7 +4,7 @@ import {
   describeHold,
   holdFor,
   type ListingFacts,
-} from '../../src/workflows/reconcile-rules';
+} from '../../src/workflows/reconcile/rules';
 
 const facts = (f: Partial<ListingFacts>): ListingFacts => ({
   listed: 100,

@@ -1,6 +1,6 @@
-import { plainState } from '../../src/plain-state';
+import { plainState } from '../../src/common/plain-state';
 import { composeAccountEmail } from '../../src/email/account-emails';
-import { secretEquals, signToken, verifyToken } from '../../src/tokens';
+import { secretEquals, signToken, verifyToken } from '../../src/platform/tokens';
 
 describe('signed tokens', () => {
   const secret = 's3cret';

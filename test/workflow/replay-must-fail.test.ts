@@ -8,12 +8,12 @@ import { HISTORY_DIR, HISTORY_SET } from '../helpers/histories';
 // account workflow (one timer injected before its first command) replays the committed fixtures and must be
 // refused as nondeterministic, while the same copy without the timer replays them.
 describe('workflow replay catches a changed workflow', () => {
-  const WORKFLOWS = resolve(__dirname, '../../src/workflows');
+  const WORKFLOWS = resolve(__dirname, '../../src/workflows/account');
   const FIXTURES = [`${HISTORY_SET}/sync-error-escalation.json`, 'v1-journal-activity/sync-error-escalation.json'];
   const history = (file: string) => JSON.parse(readFileSync(resolve(HISTORY_DIR, file), 'utf8'));
   const bundles = { copy: '', changed: '' };
 
-  /** Bundles a copy of the account workflow (outside src/workflows) and returns the bundle's path. */
+  /** Bundles a copy of the account workflow (outside src/workflows/account) and returns the bundle's path. */
   async function bundle(name: string, source: string): Promise<string> {
     const dir = resolve(__dirname, `../.tmp/replay-must-fail/${name}`);
     mkdirSync(dir, { recursive: true });
@@ -27,8 +27,8 @@ describe('workflow replay catches a changed workflow', () => {
   }
 
   beforeAll(async () => {
-    const copy = readFileSync(resolve(WORKFLOWS, 'account-workflow.ts'), 'utf8')
-      // The copy lives outside src/workflows: its relative imports point back at the real modules.
+    const copy = readFileSync(resolve(WORKFLOWS, 'workflow.ts'), 'utf8')
+      // The copy lives outside src/workflows/account: its relative imports point back at the real modules.
       .replace(/from '\.\/([^']+)'/g, (_, m: string) => `from '${resolve(WORKFLOWS, m)}'`)
       .replace(/from '\.\.\/([^']+)'/g, (_, m: string) => `from '${resolve(WORKFLOWS, '..', m)}'`);
     expect(copy).not.toMatch(/from '\.\.?\//);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { AccountActivities } from '../../src/activities';
-import { signalAccount, type AccountSettings } from '../../src/temporal-client';
+import { signalAccount, type AccountSettings } from '../../src/platform/temporal-client';
 import {
   accountWorkflowId,
   reconnectNowUpdate,

@@ -1,0 +1,116 @@
+import { Router } from 'express';
+import { findAccount, type AccountRow } from '../../accounts/repository';
+import { escapeHtml } from '../../platform/html';
+import { providerName } from '../../email/account-emails';
+import { reconnectLinkPath, verifyToken } from '../../platform/tokens';
+import type { ApiDeps } from '../http/deps';
+import { createHostedLink, reusableReconnectLink } from '../../accounts/links';
+import { plainState, SETTLING } from '../../common/plain-state';
+import { reconnectPageRateLimit } from '../http/rate-limits';
+import { UnipileBudgetError } from '../../unipile/unipile-api';
+
+const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
+/** While an account is on its way up, the page refreshes itself. */
+function page(title: string, body: string, refreshSeconds?: number): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${refreshSeconds ? `<meta http-equiv="refresh" content="${refreshSeconds}">` : ''}<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,-apple-system,sans-serif;max-width:40rem;margin:0 auto;padding:1.5rem;color:#1f2328;line-height:1.5}
+h1{font-size:1.4rem}ul{list-style:none;padding:0}
+li{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem;padding:.8rem 1rem;margin:.6rem 0;border:1px solid #d0d7de;border-radius:8px}
+.name{font-weight:600;flex:1 1 12rem}.when{color:#656d76;font-size:.85rem;flex-basis:100%}
+.state{padding:.1rem .6rem;border-radius:999px;font-size:.9rem}
+.ok{background:#dafbe1;color:#116329}.wait{background:#fff8c5;color:#7d4e00}.act{background:#ffebe9;color:#a40e26}.gone{background:#eaeef2;color:#57606a}
+a.button{padding:.35rem .9rem;border-radius:6px;background:#0969da;color:#fff;text-decoration:none;font-weight:600}
+p.note{color:#656d76}
+</style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+/** Pages for people: the hosted-auth landing page and the reconnect redirect that email links point to. */
+export function peoplePages(deps: ApiDeps): Router {
+  const { db, config } = deps;
+  const router = Router();
+
+  router.get('/connect/done', async (req, res) => {
+    const userId = verifyToken(config.SIGNING_SECRET, 'landing', req.query.token);
+    if (!userId) {
+      res.status(401).type('html').send(page('Link expired', '<p>This link is invalid or has expired.</p>'));
+      return;
+    }
+    const rows = await db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
+    const items = rows.map((row) => {
+      const label = `${providerName(row.account_type)}${row.name ? ` — ${row.name}` : ''}`;
+      const state = plainState(row.status, row.recovery);
+      const button = HEALTHY.has(row.status)
+        ? ''
+        : `<a class="button" href="${reconnectLinkPath(config.SIGNING_SECRET, row.account_id)}">Reconnect</a>`;
+      const when = row.last_update ? new Date(row.last_update).toUTCString() : '';
+      return `<li data-account-id="${escapeHtml(row.account_id)}" data-status="${escapeHtml(row.status)}"><span class="name">${escapeHtml(label)}</span> <span class="state ${state.tone}">${escapeHtml(state.label)}</span>${button}<span class="when">Last change: ${escapeHtml(when)}</span></li>`;
+    });
+    const list = items.length
+      ? `<ul>${items.join('')}</ul>`
+      : '<p>No connected accounts yet. If you just connected one, it appears here in a moment.</p>';
+    const settling = rows.length === 0 || rows.some((r) => SETTLING.has(r.status) || r.recovery === 'RETRYING');
+    const note = settling ? '<p class="note">This page refreshes by itself while accounts connect.</p>' : '';
+    res.type('html').send(page('Your connected accounts', list + note, settling ? 3 : undefined));
+  });
+
+  /**
+   * The account's hosted link for this user: the one handed out lately while it may be reused (HOSTED_LINK_REUSE),
+   * else a new one. Clicks at the same time in this process share one request to Unipile.
+   */
+  const linking = new Map<string, Promise<string>>();
+  function reconnectUrl(userId: string, accountId: string): Promise<string> {
+    const key = JSON.stringify([userId, accountId]);
+    let pending = linking.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const reused = await reusableReconnectLink(deps, { userId, accountId });
+        if (reused) return reused;
+        const reuseForMs = config.HOSTED_LINK_REUSE;
+        return (await createHostedLink(deps, { userId, reconnectAccountId: accountId, reuseForMs })).url;
+      })().finally(() => linking.delete(key));
+      linking.set(key, pending);
+    }
+    return pending;
+  }
+
+  router.get(
+    '/accounts/:accountId/reconnect',
+    (req, res, next) => {
+      // Checked first (an HMAC, no I/O): only valid links are counted by the limits below.
+      if (verifyToken(config.SIGNING_SECRET, 'reconnect', req.query.token) === req.params.accountId) return next();
+      res.status(401).type('html').send(page('Link expired', '<p>This link is invalid or has expired.</p>'));
+    },
+    ...reconnectPageRateLimit(config.RECONNECT_PAGE_RATE_LIMIT),
+    async (req, res) => {
+      const accountId = String(req.params.accountId);
+      const row = await findAccount(db, accountId);
+      if (!row || !row.user_id || row.status === 'DELETED') {
+        res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
+        return;
+      }
+      try {
+        res.redirect(302, await reconnectUrl(row.user_id, accountId));
+      } catch (err) {
+        if (err instanceof UnipileBudgetError) {
+          const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+          res.setHeader('Retry-After', String(seconds));
+          res
+            .status(429)
+            .type('html')
+            .send(page('Try again shortly', `<p>Too many requests right now. Please try again in ${seconds} s.</p>`));
+          return;
+        }
+        deps.logger.warn({ accountId, err: (err as Error).message }, 'reconnect page: no hosted link');
+        res
+          .status(503)
+          .type('html')
+          .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
+      }
+    },
+  );
+
+  return router;
+}

@@ -1,0 +1,278 @@
+// One long-lived workflow per connected Unipile account. Signals feed an inbox; the loop applies them with the
+// pure state machine, persists what changed through activities, and sleeps on durable timers until the next
+// attempt or email is due or a new signal arrives.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  metricMeter,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { AccountActivities } from '../../activities';
+import {
+  accountLinkedSignal,
+  AccountProviderKey,
+  cookieUpdatedSignal,
+  reconnectNowUpdate,
+  AccountRecoveryKey,
+  AccountStatusKey,
+  AccountUserIdKey,
+  getAccountStateQuery,
+  statusEventSignal,
+  type AccountState,
+  type AccountView,
+  type AccountWorkflowFn,
+  type AccountWorkflowInput,
+  type AttemptRecord,
+  type Inbound,
+  type RecoveryPolicy,
+} from './contract';
+import { unipileTaskQueue } from '../task-queues';
+import {
+  applyAttempt,
+  applyEmail,
+  applyEmailFailure,
+  applyInbound,
+  attemptLabel,
+  describe,
+  initialState,
+  manualAttempt,
+  nextStep,
+  toView,
+  type Step,
+} from './state';
+
+function fail(message: string): never {
+  throw ApplicationFailure.create({ message, nonRetryable: true });
+}
+
+// Histories recorded before this patch wrote only the journal, as a regular activity; newer runs write the view
+// too, as a local activity (one marker event instead of three activity events and a workflow task round trip).
+const PERSIST_VIEW_PATCH = 'persist-view-local';
+// Runs recorded before this patch tried every new extension cookie at once and kept every attempt in their state;
+// newer runs try one per CONNECT_RETRY_INTERVAL (beyond the first of an incident) and keep the lists bounded.
+const COOKIE_BUDGET_PATCH = 'cookie-reconnect-budget';
+
+const { recordAccountState } = proxyActivities<AccountActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+const local = proxyLocalActivities<AccountActivities>({
+  startToCloseTimeout: '30s',
+  // Past a minute of retries inside one workflow task, the SDK backs off on a durable timer.
+  retry: { initialInterval: '1s', maximumInterval: '1m' },
+});
+
+/** What backends read of the view, minus next-step times: those only move with journalled transitions. */
+function viewKey(view: AccountView): string {
+  return JSON.stringify({ ...view, nextAttemptAt: null, nextEmailAt: null });
+}
+
+// Counted through the SDK's meter (not emitted on replay), exported with the SDK's own metrics by the worker.
+const attemptsCounter = metricMeter.createCounter(
+  'unipile_recovery_attempts',
+  'attempts',
+  'Recovery attempts (restart or cookie reconnect) by action and outcome',
+);
+const emailsCounter = metricMeter.createCounter('unipile_emails', 'emails', 'Account emails by kind and outcome');
+
+/** Ends the run well before the history limits; the server's suggestion is the main trigger. */
+const MAX_HISTORY_EVENTS = 2000;
+
+export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow(
+  input: AccountWorkflowInput,
+): Promise<void> {
+  const { policy } = input;
+  // The policy the state machine sees: the configured one, plus the budget once this run has taken the patch.
+  // Decided at the start and at the top of each loop, never in a query (which may not call patched()).
+  let effective: RecoveryPolicy = policy;
+  function takePatches(): void {
+    if (effective.cookieBudget || !patched(COOKIE_BUDGET_PATCH)) return;
+    effective = { ...policy, cookieBudget: true };
+  }
+  takePatches();
+  // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
+  // hourly business retries are workflow timers, not this policy.
+  // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
+  const { sendAccountEmail } = proxyActivities<AccountActivities>({
+    startToCloseTimeout: policy.emailSendTimeoutMs ?? '1m',
+    retry: {
+      initialInterval: policy.emailRetryInitialMs ?? 5000,
+      maximumInterval: '5m',
+      maximumAttempts: policy.emailSendAttempts ?? 20,
+    },
+  });
+  const unipileActivities = proxyActivities<AccountActivities>({
+    taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: policy.unipileCallTimeoutMs ?? '2m',
+    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+  });
+  let state: AccountState = input.state ?? initialState(input);
+  const inbox: Inbound[] = [...(input.pending ?? [])];
+  const applied = { status: '', recovery: '', provider: '', userId: '' };
+
+  setHandler(statusEventSignal, (event) => void inbox.push({ type: 'status', event }));
+  setHandler(accountLinkedSignal, (link) => void inbox.push({ type: 'linked', link }));
+  setHandler(cookieUpdatedSignal, (cookie) => void inbox.push({ type: 'cookie', cookie }));
+  setHandler(getAccountStateQuery, () => toView(state, effective, Date.now()));
+
+  let persistedView = '';
+  async function persist(): Promise<void> {
+    const entries = state.journal;
+    const withView = patched(PERSIST_VIEW_PATCH);
+    const view = toView(state, effective, Date.now());
+    const key = withView ? viewKey(view) : '';
+    if (entries.length > 0 || key !== persistedView) {
+      const record = {
+        accountId: state.accountId,
+        workflowId: workflowInfo().workflowId,
+        provider: state.provider,
+        userId: state.userId,
+        status: state.status,
+        recovery: state.recovery,
+        entries,
+      };
+      if (withView) await local.recordAccountState({ ...record, view });
+      else await recordAccountState(record);
+      persistedView = key;
+      state = { ...state, journal: state.journal.slice(entries.length) };
+    }
+    updateSearchAttributes();
+    setCurrentDetails(describe(state, effective, Date.now()));
+  }
+
+  function updateSearchAttributes(): void {
+    // Each upsert is a history event: only send what changed.
+    const updates: SearchAttributeUpdatePair[] = [];
+    if (applied.status !== state.status) updates.push({ key: AccountStatusKey, value: state.status });
+    if (applied.recovery !== state.recovery) updates.push({ key: AccountRecoveryKey, value: state.recovery });
+    if (state.provider && applied.provider !== state.provider) {
+      updates.push({ key: AccountProviderKey, value: state.provider });
+    }
+    if (state.userId && applied.userId !== state.userId) updates.push({ key: AccountUserIdKey, value: state.userId });
+    if (updates.length === 0) return;
+    upsertSearchAttributes(updates);
+    Object.assign(applied, {
+      status: state.status,
+      recovery: state.recovery,
+      provider: state.provider ?? '',
+      userId: state.userId ?? '',
+    });
+  }
+
+  // One attempt or email at a time: the main loop and "reconnect now" take turns; `changed` wakes a waiting loop
+  // after a "reconnect now" so it recomputes its next step.
+  let busy = false;
+  let changed = false;
+
+  async function attempt(step: Extract<Step, { type: 'attempt' }>): Promise<AttemptRecord> {
+    const label = attemptLabel(step);
+    const base = { n: step.n, of: step.of, action: step.action, trigger: step.trigger };
+    const args = { accountId: state.accountId, n: step.n, of: step.of };
+    let record: AttemptRecord;
+    try {
+      const result =
+        step.action === 'restart'
+          ? await unipileActivities.restartAccount.executeWithOptions({ summary: label }, [args])
+          : await unipileActivities.reconnectLinkedin.executeWithOptions({ summary: label }, [args]);
+      record = { ...base, at: new Date().toISOString(), ...result };
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // Transient failures outlasted the attempt's own retries: the attempt failed, the schedule goes on.
+      const reason = err.cause?.message ?? err.message;
+      record = { ...base, at: new Date().toISOString(), outcome: 'failed', errorType: 'unavailable', reason };
+    }
+    log.info('recovery attempt finished', { accountId: state.accountId, label, outcome: record.outcome });
+    attemptsCounter.add(1, { action: record.action, outcome: record.outcome });
+    state = applyAttempt(state, record, Date.now(), effective);
+    return record;
+  }
+
+  async function run(step: Extract<Step, { type: 'attempt' | 'email' }>): Promise<void> {
+    const incident = state.incident;
+    if (!incident) return;
+    if (step.type === 'attempt') {
+      await attempt(step);
+      return;
+    }
+    const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
+    try {
+      const result = await sendAccountEmail.executeWithOptions({ summary }, [
+        { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
+      ]);
+      const email = { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result };
+      emailsCounter.add(1, { kind: step.kind, outcome: result.outcome });
+      state = applyEmail(state, email, Date.now());
+    } catch (err) {
+      if (!(err instanceof ActivityFailure)) throw err;
+      // The email's own retries ran out (SMTP down for long): the account stays watched and the email is tried
+      // again later. An activity outcome never fails this workflow.
+      const reason = err.cause?.message ?? err.message;
+      state = applyEmailFailure(state, { kind: step.kind, seq: step.seq, reason }, policy, Date.now());
+      emailsCounter.add(1, { kind: step.kind, outcome: 'failed' });
+    }
+  }
+
+  setHandler(
+    reconnectNowUpdate,
+    async () => {
+      await condition(() => !busy);
+      busy = true;
+      try {
+        const record = await attempt(manualAttempt(state, effective));
+        changed = true;
+        return record;
+      } finally {
+        busy = false;
+      }
+    },
+    { validator: () => void (state.completed && fail('the account is deleted')) },
+  );
+
+  for (;;) {
+    takePatches();
+    for (const inbound of inbox.splice(0)) state = applyInbound(state, inbound, Date.now());
+    changed = false;
+    await persist();
+
+    const step = nextStep(state, effective, Date.now());
+    if (step.type === 'complete') break;
+    if (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > MAX_HISTORY_EVENTS) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof accountWorkflow>({ ...input, state, pending: inbox.splice(0) });
+    }
+
+    if (step.type === 'idle') {
+      await condition(() => inbox.length > 0 || changed || workflowInfo().continueAsNewSuggested);
+    } else if (step.type === 'wait') {
+      // A new signal (say, the account is OK again) ends the wait early and cancels the timer.
+      await condition(() => inbox.length > 0 || changed, Math.max(1, step.until - Date.now()), {
+        summary: step.summary,
+      });
+    } else {
+      await condition(() => !busy);
+      busy = true;
+      try {
+        // The step may be stale after waiting for a "reconnect now": recompute it.
+        const current = nextStep(state, effective, Date.now());
+        if (current.type === 'attempt' || current.type === 'email') await run(current);
+      } finally {
+        busy = false;
+      }
+    }
+  }
+
+  await condition(allHandlersFinished);
+  log.info('account deleted; workflow completes', { accountId: state.accountId });
+};
