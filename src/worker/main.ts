@@ -1,7 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import { createActivities } from '../activities';
-import { createReconcileActivities } from '../activities/reconcile-activities';
+import { createBookkeepingActivities } from '../activities/bookkeeping';
+import type { ActivityDeps } from '../activities/deps';
+import { createUnipileActivities } from '../activities/unipile';
 import {
   accountSettings,
   loadConfig,
@@ -30,30 +31,34 @@ export interface WorkerDeps {
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
+/** What every activity uses, from the configuration and the worker's own connections. */
+function activityDeps(deps: WorkerDeps, forwarding: ReceiptForwarder): ActivityDeps {
+  const { config } = deps;
+  return {
+    db: deps.db,
+    mailer: deps.mailer,
+    unipile: new UnipileApi(unipileBaseUrl(config.UNIPILE_DSN), config.UNIPILE_API_KEY, config.UNIPILE_REQUEST_TIMEOUT),
+    cipher: new CookieCipher(config.COOKIE_ENCRYPTION_KEY),
+    forwarding,
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    signingSecret: config.SIGNING_SECRET,
+    mailFrom: config.MAIL_FROM,
+    cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
+    emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
+    backendEvents: !!config.BACKEND_WEBHOOK_URL,
+    graceMs: config.RECONCILE_GRACE,
+    maxDeletions: config.RECONCILE_MAX_DELETIONS,
+  };
+}
+
 /**
  * The account workers: workflows and bookkeeping activities on the main queue, and the Unipile calls on their own
  * queue (`<queue>-unipile`) whose server-side rate limit UNIPILE_MAX_RPS holds across every worker process.
  */
-/** The named activities, and all the others: each set goes to its own task queue's worker. */
-function splitActivities<T extends object, K extends keyof T>(all: T, names: readonly K[]): [Pick<T, K>, Omit<T, K>] {
-  const picked = {} as Pick<T, K>;
-  const rest = { ...all } as T;
-  for (const name of names) {
-    picked[name] = all[name];
-    delete rest[name];
-  }
-  return [picked, rest as Omit<T, K>];
-}
-
 export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> {
   const { config } = deps;
   const logger = deps.logger ?? createLogger(config.LOG_LEVEL, 'worker');
   const client = clientOver(deps.connection, config.TEMPORAL_NAMESPACE);
-  const unipileApi = new UnipileApi(
-    unipileBaseUrl(config.UNIPILE_DSN),
-    config.UNIPILE_API_KEY,
-    config.UNIPILE_REQUEST_TIMEOUT,
-  );
   // Events the workers store themselves (a finished cookie connection) are forwarded at once, like the API's; the
   // API's sweep catches any this process could not deliver.
   const forwarding = new ReceiptForwarder(
@@ -66,45 +71,13 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     forwarderOptions(config, 'worker'),
   );
   forwarding.start();
-  const activities = createActivities({
-    db: deps.db,
-    mailer: deps.mailer,
-    unipile: unipileApi,
-    cipher: new CookieCipher(config.COOKIE_ENCRYPTION_KEY),
-    forwarding,
-    publicBaseUrl: config.PUBLIC_BASE_URL,
-    signingSecret: config.SIGNING_SECRET,
-    mailFrom: config.MAIL_FROM,
-    cookieStaleAfterMs: config.COOKIE_STALE_AFTER,
-    emailStaleAfterMs: config.EMAIL_SEND_TIMEOUT * 1.5,
-    backendEvents: !!config.BACKEND_WEBHOOK_URL,
-  });
-  // Calls to Unipile run on their own queue, under UNIPILE_MAX_RPS; everything else on the main one.
-  const [unipileCalls, bookkeeping] = splitActivities(activities, [
-    'restartAccount',
-    'reconnectLinkedin',
-    'connectLinkedin',
-    'solveLinkedinCheckpoint',
-    'startConnectionAttempt',
-    'answerConnectionStep',
-    'pollConnection',
-    'readConnectedAccount',
-  ]);
-  const { listUnipileAccountsPage, confirmAccountGone, checkHeldAccount, ...reconcileBookkeeping } =
-    createReconcileActivities({
-      db: deps.db,
-      unipile: unipileApi,
-      forwarding,
-      graceMs: config.RECONCILE_GRACE,
-      maxDeletions: config.RECONCILE_MAX_DELETIONS,
-      backendEvents: !!config.BACKEND_WEBHOOK_URL,
-    });
+  const activities = activityDeps(deps, forwarding);
   await ensureReconcileSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL);
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    activities: { ...bookkeeping, ...reconcileBookkeeping },
+    activities: createBookkeepingActivities(activities),
     // Sized from measurements (docs/BENCHMARKS.md): an evicted account workflow replays its (short) history.
     ...(config.WORKER_MAX_CACHED_WORKFLOWS !== undefined
       ? { maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS }
@@ -121,7 +94,7 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: unipileTaskQueue(config.TEMPORAL_TASK_QUEUE),
-    activities: { ...unipileCalls, listUnipileAccountsPage, confirmAccountGone, checkHeldAccount },
+    activities: createUnipileActivities(activities),
     maxTaskQueueActivitiesPerSecond: config.UNIPILE_MAX_RPS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import type { AccountActivities } from '../../src/activities';
+import type { BookkeepingActivities } from '../../src/activities/bookkeeping';
+import type { UnipileActivities } from '../../src/activities/unipile';
 import { signalAccount, type AccountSettings } from '../../src/platform/temporal-client';
 import {
   accountWorkflowId,
@@ -34,7 +35,7 @@ describe('account workflow with stub activities', () => {
     maxAttemptsRunning: 0,
     attempts: [] as { accountId: string; at: number }[],
   };
-  const stubs: Partial<AccountActivities> = {
+  const stubs: Partial<BookkeepingActivities> = {
     // Like the real activity: an entry is keyed by (account, seq), so a local activity run again after a failed
     // workflow task writes nothing twice; the same seq must always carry the same entry.
     async recordAccountState(input) {
@@ -50,7 +51,7 @@ describe('account workflow with stub activities', () => {
       return { outcome: 'sent' };
     },
   };
-  const restartAccount: AccountActivities['restartAccount'] = async (input) => {
+  const restartAccount: UnipileActivities['restartAccount'] = async (input) => {
     seen.attemptsRunning++;
     seen.maxAttemptsRunning = Math.max(seen.maxAttemptsRunning, seen.attemptsRunning);
     seen.attempts.push({ accountId: input.accountId, at: Date.now() });

@@ -18,7 +18,7 @@ import type {
 
 export type EventClass = 'healthy' | 'needs-auth' | 'sync-error' | 'transient' | 'deleted' | 'other';
 
-/** SPEC §2 mapping of AccountStatus.message values. */
+/** What each AccountStatus.message value Unipile sends means for the account. */
 export function classifyMessage(message: string): EventClass {
   switch (message) {
     case 'OK':

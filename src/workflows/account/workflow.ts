@@ -10,15 +10,15 @@ import {
   log,
   metricMeter,
   patched,
-  proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
-import type { AccountActivities } from '../../activities';
+import { Mutex } from 'async-mutex';
+import { bookkeepingActivities, localBookkeepingActivities, unipileActivities } from '../activities';
+import { BOOKKEEPING, email, unipileInBackground } from '../activity-presets';
 import {
   accountLinkedSignal,
   AccountProviderKey,
@@ -34,10 +34,10 @@ import {
   type AccountWorkflowFn,
   type AccountWorkflowInput,
   type AttemptRecord,
+  type EmailRecord,
   type Inbound,
   type RecoveryPolicy,
 } from './contract';
-import { unipileTaskQueue } from '../task-queues';
 import {
   applyAttempt,
   applyEmail,
@@ -63,16 +63,10 @@ const PERSIST_VIEW_PATCH = 'persist-view-local';
 // newer runs try one per CONNECT_RETRY_INTERVAL (beyond the first of an incident) and keep the lists bounded.
 const COOKIE_BUDGET_PATCH = 'cookie-reconnect-budget';
 
-const { recordAccountState } = proxyActivities<AccountActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
-
-const local = proxyLocalActivities<AccountActivities>({
-  startToCloseTimeout: '30s',
-  // Past a minute of retries inside one workflow task, the SDK backs off on a durable timer.
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+// The account's records never give up: a database outage is waited out, the account stays watched.
+const { recordAccountState } = bookkeepingActivities(BOOKKEEPING);
+// Past a minute of retries inside one workflow task, the SDK backs off on a durable timer.
+const local = localBookkeepingActivities(BOOKKEEPING);
 
 /** What backends read of the view, minus next-step times: those only move with journalled transitions. */
 function viewKey(view: AccountView): string {
@@ -90,6 +84,98 @@ const emailsCounter = metricMeter.createCounter('unipile_emails', 'emails', 'Acc
 /** Ends the run well before the history limits; the server's suggestion is the main trigger. */
 const MAX_HISTORY_EVENTS = 2000;
 
+/** The search attributes last upserted, so that only changes are sent (each upsert is a history event). */
+interface AppliedAttributes {
+  status: string;
+  recovery: string;
+  provider: string;
+  userId: string;
+}
+
+function searchAttributeChanges(applied: AppliedAttributes, state: AccountState): SearchAttributeUpdatePair[] {
+  const updates: SearchAttributeUpdatePair[] = [];
+  if (applied.status !== state.status) updates.push({ key: AccountStatusKey, value: state.status });
+  if (applied.recovery !== state.recovery) updates.push({ key: AccountRecoveryKey, value: state.recovery });
+  if (state.provider && applied.provider !== state.provider) {
+    updates.push({ key: AccountProviderKey, value: state.provider });
+  }
+  if (state.userId && applied.userId !== state.userId) updates.push({ key: AccountUserIdKey, value: state.userId });
+  return updates;
+}
+
+/**
+ * Writes the journal's new entries and, when it changed, the view backends read. Returns how many entries were
+ * written and the view's key, or null when there was nothing to write.
+ */
+async function writeChanges(
+  state: AccountState,
+  effective: RecoveryPolicy,
+  persistedView: string,
+): Promise<{ entries: number; viewKey: string } | null> {
+  const entries = state.journal;
+  const withView = patched(PERSIST_VIEW_PATCH);
+  const view = toView(state, effective, Date.now());
+  const key = withView ? viewKey(view) : '';
+  if (entries.length === 0 && key === persistedView) return null;
+  const record = {
+    accountId: state.accountId,
+    workflowId: workflowInfo().workflowId,
+    provider: state.provider,
+    userId: state.userId,
+    status: state.status,
+    recovery: state.recovery,
+    entries,
+  };
+  if (withView) await local.recordAccountState({ ...record, view });
+  else await recordAccountState(record);
+  return { entries: entries.length, viewKey: key };
+}
+
+type AttemptStep = Extract<Step, { type: 'attempt' }>;
+type EmailStep = Extract<Step, { type: 'email' }>;
+
+/** One recovery attempt at Unipile, as the journal records it; never throws for an activity's failure. */
+async function callUnipile(
+  unipile: ReturnType<typeof unipileActivities>,
+  accountId: string,
+  step: AttemptStep,
+): Promise<AttemptRecord> {
+  const summary = attemptLabel(step);
+  const base = { n: step.n, of: step.of, action: step.action, trigger: step.trigger };
+  const args = { accountId, n: step.n, of: step.of };
+  try {
+    const result =
+      step.action === 'restart'
+        ? await unipile.restartAccount.executeWithOptions({ summary }, [args])
+        : await unipile.reconnectLinkedin.executeWithOptions({ summary }, [args]);
+    return { ...base, at: new Date().toISOString(), ...result };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    // Transient failures outlasted the attempt's own retries: the attempt failed, the schedule goes on.
+    const reason = err.cause?.message ?? err.message;
+    return { ...base, at: new Date().toISOString(), outcome: 'failed', errorType: 'unavailable', reason };
+  }
+}
+
+/** One account email: what was sent, or why the email's own retries ran out. Never throws for that. */
+async function sendEmail(
+  sendAccountEmail: ReturnType<typeof bookkeepingActivities>['sendAccountEmail'],
+  accountId: string,
+  incidentId: number,
+  step: EmailStep,
+): Promise<{ sent: EmailRecord } | { failed: string }> {
+  const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
+  try {
+    const result = await sendAccountEmail.executeWithOptions({ summary }, [
+      { accountId, incidentId, kind: step.kind, seq: step.seq },
+    ]);
+    return { sent: { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result } };
+  } catch (err) {
+    if (!(err instanceof ActivityFailure)) throw err;
+    return { failed: err.cause?.message ?? err.message };
+  }
+}
+
 export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow(
   input: AccountWorkflowInput,
 ): Promise<void> {
@@ -102,25 +188,13 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
     effective = { ...policy, cookieBudget: true };
   }
   takePatches();
-  // One recovery attempt retries transient Unipile failures (network, 5xx, 429) a few times with backoff; the
-  // hourly business retries are workflow timers, not this policy.
   // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
-  const { sendAccountEmail } = proxyActivities<AccountActivities>({
-    startToCloseTimeout: policy.emailSendTimeoutMs ?? '1m',
-    retry: {
-      initialInterval: policy.emailRetryInitialMs ?? 5000,
-      maximumInterval: '5m',
-      maximumAttempts: policy.emailSendAttempts ?? 20,
-    },
-  });
-  const unipileActivities = proxyActivities<AccountActivities>({
-    taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: policy.unipileCallTimeoutMs ?? '2m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
-  });
+  const { sendAccountEmail } = bookkeepingActivities(email(policy));
+  // Past its tries a recovery attempt counts as failed and the schedule goes on.
+  const unipile = unipileActivities(unipileInBackground(policy.unipileCallTimeoutMs));
   let state: AccountState = input.state ?? initialState(input);
   const inbox: Inbound[] = [...(input.pending ?? [])];
-  const applied = { status: '', recovery: '', provider: '', userId: '' };
+  const applied: AppliedAttributes = { status: '', recovery: '', provider: '', userId: '' };
 
   setHandler(statusEventSignal, (event) => void inbox.push({ type: 'status', event }));
   setHandler(accountLinkedSignal, (link) => void inbox.push({ type: 'linked', link }));
@@ -129,38 +203,18 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
 
   let persistedView = '';
   async function persist(): Promise<void> {
-    const entries = state.journal;
-    const withView = patched(PERSIST_VIEW_PATCH);
-    const view = toView(state, effective, Date.now());
-    const key = withView ? viewKey(view) : '';
-    if (entries.length > 0 || key !== persistedView) {
-      const record = {
-        accountId: state.accountId,
-        workflowId: workflowInfo().workflowId,
-        provider: state.provider,
-        userId: state.userId,
-        status: state.status,
-        recovery: state.recovery,
-        entries,
-      };
-      if (withView) await local.recordAccountState({ ...record, view });
-      else await recordAccountState(record);
-      persistedView = key;
-      state = { ...state, journal: state.journal.slice(entries.length) };
+    const written = await writeChanges(state, effective, persistedView);
+    if (written) {
+      persistedView = written.viewKey;
+      // A "reconnect now" may have journalled more meanwhile: only what was written leaves the journal.
+      state = { ...state, journal: state.journal.slice(written.entries) };
     }
     updateSearchAttributes();
     setCurrentDetails(describe(state, effective, Date.now()));
   }
 
   function updateSearchAttributes(): void {
-    // Each upsert is a history event: only send what changed.
-    const updates: SearchAttributeUpdatePair[] = [];
-    if (applied.status !== state.status) updates.push({ key: AccountStatusKey, value: state.status });
-    if (applied.recovery !== state.recovery) updates.push({ key: AccountRecoveryKey, value: state.recovery });
-    if (state.provider && applied.provider !== state.provider) {
-      updates.push({ key: AccountProviderKey, value: state.provider });
-    }
-    if (state.userId && applied.userId !== state.userId) updates.push({ key: AccountUserIdKey, value: state.userId });
+    const updates = searchAttributeChanges(applied, state);
     if (updates.length === 0) return;
     upsertSearchAttributes(updates);
     Object.assign(applied, {
@@ -171,72 +225,47 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
     });
   }
 
-  // One attempt or email at a time: the main loop and "reconnect now" take turns; `changed` wakes a waiting loop
-  // after a "reconnect now" so it recomputes its next step.
-  let busy = false;
+  // One attempt or email at a time: the main loop and "reconnect now" take turns, in arrival order; `changed` wakes a
+  // waiting loop after a "reconnect now" so it recomputes its next step.
+  const recoveryStepMutex = new Mutex();
   let changed = false;
 
-  async function attempt(step: Extract<Step, { type: 'attempt' }>): Promise<AttemptRecord> {
+  async function attempt(step: AttemptStep): Promise<AttemptRecord> {
+    const record = await callUnipile(unipile, state.accountId, step);
     const label = attemptLabel(step);
-    const base = { n: step.n, of: step.of, action: step.action, trigger: step.trigger };
-    const args = { accountId: state.accountId, n: step.n, of: step.of };
-    let record: AttemptRecord;
-    try {
-      const result =
-        step.action === 'restart'
-          ? await unipileActivities.restartAccount.executeWithOptions({ summary: label }, [args])
-          : await unipileActivities.reconnectLinkedin.executeWithOptions({ summary: label }, [args]);
-      record = { ...base, at: new Date().toISOString(), ...result };
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
-      // Transient failures outlasted the attempt's own retries: the attempt failed, the schedule goes on.
-      const reason = err.cause?.message ?? err.message;
-      record = { ...base, at: new Date().toISOString(), outcome: 'failed', errorType: 'unavailable', reason };
-    }
     log.info('recovery attempt finished', { accountId: state.accountId, label, outcome: record.outcome });
     attemptsCounter.add(1, { action: record.action, outcome: record.outcome });
     state = applyAttempt(state, record, Date.now(), effective);
     return record;
   }
 
-  async function run(step: Extract<Step, { type: 'attempt' | 'email' }>): Promise<void> {
+  async function run(step: AttemptStep | EmailStep): Promise<void> {
     const incident = state.incident;
     if (!incident) return;
     if (step.type === 'attempt') {
       await attempt(step);
       return;
     }
-    const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
-    try {
-      const result = await sendAccountEmail.executeWithOptions({ summary }, [
-        { accountId: state.accountId, incidentId: incident.id, kind: step.kind, seq: step.seq },
-      ]);
-      const email = { kind: step.kind, seq: step.seq, at: new Date().toISOString(), ...result };
-      emailsCounter.add(1, { kind: step.kind, outcome: result.outcome });
-      state = applyEmail(state, email, Date.now());
-    } catch (err) {
-      if (!(err instanceof ActivityFailure)) throw err;
+    const email = await sendEmail(sendAccountEmail, state.accountId, incident.id, step);
+    if ('sent' in email) {
+      emailsCounter.add(1, { kind: step.kind, outcome: email.sent.outcome });
+      state = applyEmail(state, email.sent, Date.now());
+    } else {
       // The email's own retries ran out (SMTP down for long): the account stays watched and the email is tried
       // again later. An activity outcome never fails this workflow.
-      const reason = err.cause?.message ?? err.message;
-      state = applyEmailFailure(state, { kind: step.kind, seq: step.seq, reason }, policy, Date.now());
+      state = applyEmailFailure(state, { kind: step.kind, seq: step.seq, reason: email.failed }, policy, Date.now());
       emailsCounter.add(1, { kind: step.kind, outcome: 'failed' });
     }
   }
 
   setHandler(
     reconnectNowUpdate,
-    async () => {
-      await condition(() => !busy);
-      busy = true;
-      try {
+    () =>
+      recoveryStepMutex.runExclusive(async () => {
         const record = await attempt(manualAttempt(state, effective));
         changed = true;
         return record;
-      } finally {
-        busy = false;
-      }
-    },
+      }),
     { validator: () => void (state.completed && fail('the account is deleted')) },
   );
 
@@ -261,15 +290,11 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
         summary: step.summary,
       });
     } else {
-      await condition(() => !busy);
-      busy = true;
-      try {
+      await recoveryStepMutex.runExclusive(async () => {
         // The step may be stale after waiting for a "reconnect now": recompute it.
         const current = nextStep(state, effective, Date.now());
         if (current.type === 'attempt' || current.type === 'email') await run(current);
-      } finally {
-        busy = false;
-      }
+      });
     }
   }
 

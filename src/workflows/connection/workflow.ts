@@ -1,19 +1,13 @@
-// One custom-authentication connection (SPEC §10.4): Unipile's first answer, then each step the user answers
+// One custom-authentication connection: Unipile's first answer, then each step the user answers
 // through the API (a Temporal update, answered synchronously) until the account is connected, the connection fails,
 // or a step waits longer than CHECKPOINT_TIMEOUT. QR codes and in-app validations are checked at Unipile every
 // CONNECTION_POLL_INTERVAL. Passwords, codes and QR payloads never pass through here: activities read them,
 // encrypted, from the connection's row.
-import {
-  ActivityFailure,
-  allHandlersFinished,
-  condition,
-  log,
-  patched,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { AccountActivities } from '../../activities';
+import { ActivityFailure, allHandlersFinished, condition, log, patched, setHandler } from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
+import type { LinkOutcome } from '../../activities/bookkeeping';
+import { bookkeepingActivities, unipileActivities } from '../activities';
+import { BOOKKEEPING, BOOKKEEPING_BOUNDED, UNIPILE_WHILE_USER_WAITS } from '../activity-presets';
 import {
   answerConnectionStepUpdate,
   awaitConnectionStepUpdate,
@@ -23,18 +17,12 @@ import {
   type ConnectionInput,
   type ConnectionStep,
 } from './contract';
-import { unipileTaskQueue } from '../task-queues';
 
-const bookkeeping = proxyActivities<AccountActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
-});
+// Past its tries, the connection ends failed through `lastRecord` (see ERASE_ON_FAILURE_PATCH).
+const bookkeeping = bookkeepingActivities(BOOKKEEPING_BOUNDED);
 
 /** The last record of a connection whose bookkeeping gave up: retried until the database answers. */
-const lastRecord = proxyActivities<AccountActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+const lastRecord = bookkeepingActivities(BOOKKEEPING);
 
 // Runs started before this patch read the new account from Unipile inside finishConnection, on the main task
 // queue (outside UNIPILE_MAX_RPS); newer runs read it on the Unipile queue first.
@@ -53,30 +41,57 @@ const waiting = (step: ConnectionStep): boolean => step.type === 'checkpoint' ||
 const polled = (step: ConnectionStep): boolean =>
   step.type === 'qrcode' || (step.type === 'checkpoint' && step.checkpoint === 'IN_APP_VALIDATION');
 
+/** A failure after the retries is an outcome for the user, never a failed workflow. */
+async function safely(call: () => Promise<ConnectionAttempt>): Promise<ConnectionAttempt> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof ActivityFailure) return { kind: 'failed', error: 'unipile_unavailable' };
+    throw err;
+  }
+}
+
+/** The step the user now answers (or scans), open until `expiresAt`. */
+function waitingStep(
+  attempt: Extract<ConnectionAttempt, { kind: 'checkpoint' | 'qrcode' }>,
+  expiresAt: string,
+): ConnectionStep {
+  if (attempt.kind === 'qrcode') return { type: 'qrcode', expiresAt };
+  return {
+    type: 'checkpoint',
+    checkpoint: attempt.checkpoint,
+    ...(attempt.source ? { source: attempt.source } : {}),
+    ...(attempt.options ? { options: attempt.options } : {}),
+    expiresAt,
+  };
+}
+
+/** Unipile accepted the connection: the account is read (under the Unipile rate cap) and linked to the user. */
+async function linkAccount(
+  unipile: ReturnType<typeof unipileActivities>,
+  ids: { connectionId: string; accountId: string },
+): Promise<LinkOutcome> {
+  if (!patched(ACCOUNT_READ_UNDER_CAP_PATCH)) return bookkeeping.finishConnection(ids);
+  // Unipile unreachable after the retries: the account is connected all the same (the provider the user chose).
+  const account = await unipile.readConnectedAccount(ids).catch((err: unknown) => {
+    if (err instanceof ActivityFailure) return null;
+    throw err;
+  });
+  return bookkeeping.finishConnection({ ...ids, account });
+}
+
 export async function connectionWorkflow(input: ConnectionInput): Promise<ConnectionStep> {
   const { connectionId } = input;
-  const unipile = proxyActivities<AccountActivities>({
-    taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '1m',
-    // 425 and other final answers come back as results; only transient failures are retried, briefly (the user waits).
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 3 },
-  });
+  // 425 and other final answers come back as results; only transient failures are retried, briefly (the user waits).
+  const unipile = unipileActivities(UNIPILE_WHILE_USER_WAITS);
 
   let version = 0;
   let step: ConnectionStep = { type: 'connecting' };
   let pendingAccountId: string | null = null;
   let deadline = 0;
-  let busy = false;
-
-  /** A failure after the retries is an outcome for the user, never a failed workflow. */
-  async function safely(call: () => Promise<ConnectionAttempt>): Promise<ConnectionAttempt> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof ActivityFailure) return { kind: 'failed', error: 'unipile_unavailable' };
-      throw err;
-    }
-  }
+  // One exchange with Unipile about the current step at a time: the user's answer or our poll. An answer arriving
+  // while it is held is refused (the API answers 409, try again) rather than run beside the other.
+  const stepAnswerMutex = new Mutex();
 
   async function move(next: ConnectionStep, state: 'pending' | 'connected' | 'failed' | 'expired'): Promise<void> {
     await bookkeeping.recordConnectionStep({ connectionId, step: next, state, accountId: pendingAccountId });
@@ -88,18 +103,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
     switch (attempt.kind) {
       case 'connected': {
         pendingAccountId = attempt.accountId;
-        const ids = { connectionId, accountId: attempt.accountId };
-        let linked;
-        if (patched(ACCOUNT_READ_UNDER_CAP_PATCH)) {
-          // Unipile unreachable after the retries: the account is connected all the same (the provider the user chose).
-          const account = await unipile.readConnectedAccount(ids).catch((err: unknown) => {
-            if (err instanceof ActivityFailure) return null;
-            throw err;
-          });
-          linked = await bookkeeping.finishConnection({ ...ids, account });
-        } else {
-          linked = await bookkeeping.finishConnection(ids);
-        }
+        const linked = await linkAccount(unipile, { connectionId, accountId: attempt.accountId });
         if (linked === 'account_owned' && patched(ACCOUNT_OWNED_PATCH)) {
           log.info('connection refused: the account belongs to another user', { connectionId });
           await move({ type: 'failed', error: 'account_owned' }, 'failed');
@@ -113,19 +117,7 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
       case 'qrcode': {
         pendingAccountId = attempt.accountId;
         deadline = Date.now() + input.checkpointTimeoutMs; // each step gets the whole window
-        const expiresAt = new Date(deadline).toISOString();
-        await move(
-          attempt.kind === 'qrcode'
-            ? { type: 'qrcode', expiresAt }
-            : {
-                type: 'checkpoint',
-                checkpoint: attempt.checkpoint,
-                ...(attempt.source ? { source: attempt.source } : {}),
-                ...(attempt.options ? { options: attempt.options } : {}),
-                expiresAt,
-              },
-          'pending',
-        );
+        await move(waitingStep(attempt, new Date(deadline).toISOString()), 'pending');
         return;
       }
       case 'failed':
@@ -145,9 +137,8 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
   });
   setHandler(
     answerConnectionStepUpdate,
-    async (kind) => {
-      busy = true;
-      try {
+    (kind) =>
+      stepAnswerMutex.runExclusive(async () => {
         const attempt = await safely(() =>
           unipile.answerConnectionStep.executeWithOptions({ summary: `answer: ${kind}` }, [
             { connectionId, accountId: pendingAccountId!, kind },
@@ -156,14 +147,11 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
         if (attempt.kind === 'wrong_code') return { outcome: 'wrong_code' as const, step };
         await apply(attempt);
         return { outcome: 'next' as const, step };
-      } finally {
-        busy = false;
-      }
-    },
+      }),
     {
       validator: (kind) => {
         if (!waiting(step)) throw new Error('no step is waiting for an answer');
-        if (busy) throw new Error('an answer is already being checked');
+        if (stepAnswerMutex.isLocked()) throw new Error('an answer is already being checked');
         if (!STEP_ANSWER_KINDS.includes(kind)) throw new Error(`unknown answer ${String(kind)}`);
       },
     },
@@ -189,9 +177,12 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
       const seen = version;
       const left = deadline - Date.now();
       if (left > 0) {
-        await condition(() => version !== seen && !busy, polled(step) ? Math.min(left, input.pollIntervalMs) : left);
+        await condition(
+          () => version !== seen && !stepAnswerMutex.isLocked(),
+          polled(step) ? Math.min(left, input.pollIntervalMs) : left,
+        );
       }
-      await condition(() => !busy);
+      await stepAnswerMutex.waitForUnlock();
       if (version !== seen) continue; // an answer moved the connection on
       if (Date.now() >= deadline) {
         await move({ type: 'failed', error: 'expired' }, 'expired');
@@ -199,14 +190,11 @@ export async function connectionWorkflow(input: ConnectionInput): Promise<Connec
       }
       if (polled(step) && pendingAccountId) {
         const accountId = pendingAccountId;
-        busy = true; // an answer arriving now is refused (409, try again) rather than run beside the poll
-        try {
+        await stepAnswerMutex.runExclusive(async () => {
           const attempt = await safely(() => unipile.pollConnection({ connectionId, accountId }));
           // Unipile unreachable for a moment while the user scans: keep waiting until the deadline.
           if (attempt.kind !== 'failed') await apply(attempt);
-        } finally {
-          busy = false;
-        }
+        });
       }
     }
   }

@@ -1,8 +1,10 @@
 // First connection of a LinkedIn session from the extension's cookies (custom authentication), with an optional
 // checkpoint whose code arrives through the API within CHECKPOINT_TIMEOUT. One run per attempt; the API starts
 // at most one per CONNECT_RETRY_INTERVAL per session.
-import { condition, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { AccountActivities } from '../../activities';
+import { condition, log, patched, setHandler } from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
+import { bookkeepingActivities, unipileActivities } from '../activities';
+import { BOOKKEEPING, unipileInBackground } from '../activity-presets';
 import {
   getConnectStateQuery,
   solveCheckpointUpdate,
@@ -10,33 +12,44 @@ import {
   type ConnectState,
   type LinkedinConnectInput,
 } from './contract';
-import { unipileTaskQueue } from '../task-queues';
 
-const bookkeeping = proxyActivities<AccountActivities>({
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 10 },
-});
+// This workflow has no path for records that could not be written: they are retried until the database answers.
+const bookkeeping = bookkeepingActivities(BOOKKEEPING);
 
 // Runs started before this patch ended connected whoever owned the account; newer runs end failed with
 // `account_owned` when it is another user's (finishLinkedinConnection then links nothing).
 const ACCOUNT_OWNED_PATCH = 'account-owned-refused';
 
+/** Unipile accepted the cookies: the account is linked to the user, unless it is another user's. */
+async function finish(sessionId: string, accountId: string): Promise<ConnectState> {
+  const linked = await bookkeeping.finishLinkedinConnection({ sessionId, accountId });
+  if (linked === 'account_owned' && patched(ACCOUNT_OWNED_PATCH)) {
+    log.info('cookie connection refused: the account belongs to another user', { sessionId });
+    return { phase: 'failed', errorType: 'account_owned' };
+  }
+  return { phase: 'connected', accountId };
+}
+
+/** The connection failed: the session row says why. */
+async function fail(sessionId: string, errorType: string): Promise<ConnectState> {
+  await bookkeeping.recordConnectState({ sessionId, status: 'FAILED', recovery: 'NONE', lastError: errorType });
+  log.info('cookie connection failed', { sessionId, errorType });
+  return { phase: 'failed', errorType };
+}
+
 export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Promise<ConnectState> {
-  const unipile = proxyActivities<AccountActivities>({
-    taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '2m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
-  });
+  // Runs started by earlier versions keep the retries they had (new cookie connections run connectionWorkflow).
+  const unipile = unipileActivities(unipileInBackground());
   let state: ConnectState = { phase: 'connecting' };
   let answer: CheckpointAnswer | null = null;
-  let solving = false;
+  // One code checked at a time: a second one arriving meanwhile is refused, and the timeout waits for the first.
+  const checkpointCodeMutex = new Mutex();
 
   setHandler(getConnectStateQuery, () => state);
   setHandler(
     solveCheckpointUpdate,
-    async (code) => {
-      solving = true;
-      try {
+    (code) =>
+      checkpointCodeMutex.runExclusive(async () => {
         const current = state as Extract<ConnectState, { phase: 'checkpoint' }>;
         const result = await unipile.solveLinkedinCheckpoint.executeWithOptions({ summary: 'solve checkpoint' }, [
           { sessionId: input.sessionId, accountId: current.accountId, code },
@@ -44,14 +57,11 @@ export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Prom
         // A wrong code leaves the checkpoint open for another try; anything else moves the connection on.
         if (result.outcome !== 'wrong_code') answer = result;
         return result;
-      } finally {
-        solving = false;
-      }
-    },
+      }),
     {
       validator: (code) => {
         if (state.phase !== 'checkpoint') throw new Error('no checkpoint is waiting for a code');
-        if (solving) throw new Error('a code is already being checked');
+        if (checkpointCodeMutex.isLocked()) throw new Error('a code is already being checked');
         if (typeof code !== 'string' || code.trim() === '') throw new Error('code is required');
       },
     },
@@ -62,28 +72,11 @@ export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Prom
   ]);
   for (;;) {
     if (result.outcome === 'connected') {
-      const linked = await bookkeeping.finishLinkedinConnection({
-        sessionId: input.sessionId,
-        accountId: result.accountId,
-      });
-      if (linked === 'account_owned' && patched(ACCOUNT_OWNED_PATCH)) {
-        state = { phase: 'failed', errorType: 'account_owned' };
-        log.info('cookie connection refused: the account belongs to another user', { sessionId: input.sessionId });
-        return state;
-      }
-      state = { phase: 'connected', accountId: result.accountId };
+      state = await finish(input.sessionId, result.accountId);
       return state;
     }
     if (result.outcome !== 'checkpoint') {
-      const errorType = result.outcome === 'failed' ? result.errorType : 'wrong_code';
-      await bookkeeping.recordConnectState({
-        sessionId: input.sessionId,
-        status: 'FAILED',
-        recovery: 'NONE',
-        lastError: errorType,
-      });
-      state = { phase: 'failed', errorType };
-      log.info('cookie connection failed', { sessionId: input.sessionId, errorType });
+      state = await fail(input.sessionId, result.outcome === 'failed' ? result.errorType : 'wrong_code');
       return state;
     }
 
@@ -105,7 +98,7 @@ export async function linkedinConnectWorkflow(input: LinkedinConnectInput): Prom
     });
     if (!answered) {
       // The authentication intent is gone; the next attempt waits for CONNECT_RETRY_INTERVAL.
-      await condition(() => !solving);
+      await checkpointCodeMutex.waitForUnlock();
       await bookkeeping.recordConnectState({
         sessionId: input.sessionId,
         status: 'CHECKPOINT_TIMEOUT',

@@ -1,5 +1,6 @@
-// The rules that keep reconciliation from destroying accounts (SPEC §11.1), as plain functions: no I/O, no clock,
-// safe in the workflow sandbox and tested directly (test/unit/reconcile-rules.test.ts).
+// The rules that keep reconciliation from destroying accounts (a suspicious listing is held for an operator, never
+// acted on), as plain functions: no I/O, no clock, safe in the workflow sandbox and tested directly
+// (test/unit/reconcile-rules.test.ts).
 import type { ReconcileHold, ReconcileHoldReason } from './contract';
 
 /** What a complete listing showed, counted by the database once every page is staged. */

@@ -1,5 +1,5 @@
 // Compares Unipile's account list with ours, page by page, on a Temporal Schedule (reconcile-accounts, every
-// RECONCILE_INTERVAL), and never destroys what still exists (SPEC §11.1). Every call to Unipile runs on the Unipile
+// RECONCILE_INTERVAL), and never destroys what still exists. Every call to Unipile runs on the Unipile
 // task queue, so it shares the rate cap with recovery.
 //
 // "Seen in this run" uses no clock: each page is staged under the run id, and the database compares the complete
@@ -9,37 +9,54 @@ import {
   continueAsNew,
   log,
   patched,
-  proxyActivities,
   setCurrentDetails,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ReconcileActivities } from '../../activities';
-import { unipileTaskQueue } from '../task-queues';
+import type { UnipileActivities } from '../../activities/unipile';
+import { bookkeepingActivities, unipileActivities } from '../activities';
+import { BOOKKEEPING, BOOKKEEPING_BOUNDED, overListing, unipileInBackground } from '../activity-presets';
 import { type HeldVerdict, type ReconcileConfirmInput, type ReconcileSummary } from './contract';
 import { describeHold, holdFor } from './rules';
 
 // Runs recorded before this patch took the clock-based path below (kept, minus its deletions, so they replay).
 const NEVER_DESTROYS_PATCH = 'reconcile-never-destroys';
 
-const bookkeeping = proxyActivities<ReconcileActivities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 10 },
-});
+// Past its tries a run ends incomplete (see `incomplete`): nothing more is decided, the next run tries again.
+const bookkeeping = bookkeepingActivities(overListing(BOOKKEEPING_BOUNDED));
 
-function unipileCalls() {
-  return proxyActivities<ReconcileActivities>({
-    taskQueue: unipileTaskQueue(workflowInfo().taskQueue),
-    startToCloseTimeout: '2m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
-  });
-}
+/** Past their tries, Unipile's calls decide nothing: the run ends incomplete or the account is left as it is. */
+const unipileCalls = () => unipileActivities(unipileInBackground());
+type UnipileCalls = ReturnType<typeof unipileCalls>;
+
+type ListingPage = Awaited<ReturnType<UnipileActivities['listUnipileAccountsPage']>>;
 
 /** An activity that ran out of retries ends the run as incomplete (nothing more decided), never fails it. */
 function incomplete(err: unknown, summary: ReconcileSummary): void {
   if (!(err instanceof ActivityFailure)) throw err;
   summary.incomplete = true;
   log.warn('reconciliation incomplete; the next run tries again', { error: err.cause?.message ?? err.message });
+}
+
+/**
+ * The accounts Unipile confirms gone, of those missing from a listing: at most RECONCILE_MAX_DELETIONS, asked one at a
+ * time so recovery calls interleave under the cap.
+ */
+async function confirmGone(unipile: UnipileCalls, missing: string[], runId: string): Promise<string[]> {
+  const gone: string[] = [];
+  for (const accountId of missing) {
+    setCurrentDetails(`asking Unipile about ${missing.length} account(s) missing from the listing`);
+    try {
+      const verdict = await unipile.confirmAccountGone.executeWithOptions({ summary: `is ${accountId} gone?` }, [
+        { accountId, runId },
+      ]);
+      if (verdict === 'gone') gone.push(accountId);
+    } catch (err) {
+      // Unipile unreachable for this one: nothing is decided about it in this run.
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
+  }
+  return gone;
 }
 
 export async function reconcileAccountsWorkflow(): Promise<ReconcileSummary> {
@@ -61,8 +78,7 @@ export async function reconcileAccountsWorkflow(): Promise<ReconcileSummary> {
     setCurrentDetails('listing Unipile accounts');
     let cursor: string | null = null;
     do {
-      const page: Awaited<ReturnType<ReconcileActivities['listUnipileAccountsPage']>> =
-        await unipile.listUnipileAccountsPage({ cursor });
+      const page: ListingPage = await unipile.listUnipileAccountsPage({ cursor });
       await bookkeeping.stageListedAccounts({ runId, accounts: page.accounts });
       summary.seen += page.accounts.length;
       cursor = page.cursor;
@@ -78,20 +94,7 @@ export async function reconcileAccountsWorkflow(): Promise<ReconcileSummary> {
       details = describeHold(applied.held, facts.maxDeletions);
       log.warn(details);
     } else {
-      // At most RECONCILE_MAX_DELETIONS accounts, asked one at a time so recovery calls interleave under the cap.
-      const gone: string[] = [];
-      for (const accountId of applied.missing) {
-        setCurrentDetails(`asking Unipile about ${applied.missing.length} account(s) missing from the listing`);
-        try {
-          const verdict = await unipile.confirmAccountGone.executeWithOptions({ summary: `is ${accountId} gone?` }, [
-            { accountId, runId },
-          ]);
-          if (verdict === 'gone') gone.push(accountId);
-        } catch (err) {
-          // Unipile unreachable for this one: nothing is decided about it in this run.
-          if (!(err instanceof ActivityFailure)) throw err;
-        }
-      }
+      const gone = await confirmGone(unipile, applied.missing, runId);
       summary.gone = await bookkeeping.deleteGoneAccounts({ accountIds: gone });
     }
   } catch (err) {
@@ -121,10 +124,39 @@ const MIN_SECOND_ASK_MS = 1_000;
  * The confirm workflow's own database steps retry without a maximum: a database outage is waited out, so a
  * confirmation never stops half-way with its hold taken.
  */
-const confirmBookkeeping = proxyActivities<ReconcileActivities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', maximumInterval: '1m' },
-});
+const confirmBookkeeping = bookkeepingActivities(overListing(BOOKKEEPING));
+
+/**
+ * Unipile's word on each held account, one at a time: gone (second 404), asked again after `waitMs` (first 404), or
+ * kept (alive, or no answer for now).
+ */
+async function askAboutHeld(
+  unipile: UnipileCalls,
+  accountIds: string[],
+  holdId: number,
+): Promise<{ gone: string[]; again: string[]; waitMs: number; keep: number }> {
+  const gone: string[] = [];
+  const again: string[] = [];
+  let waitMs = 0;
+  let keep = 0;
+  for (const accountId of accountIds) {
+    let answer: HeldVerdict = { verdict: 'unknown', waitMs: 0 };
+    try {
+      answer = await unipile.checkHeldAccount.executeWithOptions({ summary: `is ${accountId} gone?` }, [
+        { accountId, holdId },
+      ]);
+    } catch (err) {
+      // Unipile unreachable for this one: nothing is decided about it (its first 404, if any, stays).
+      if (!(err instanceof ActivityFailure)) throw err;
+    }
+    if (answer.verdict === 'gone') gone.push(accountId);
+    else if (answer.verdict === 'first_404') {
+      again.push(accountId);
+      waitMs = Math.max(waitMs, answer.waitMs);
+    } else keep++;
+  }
+  return { gone, again, waitMs, keep };
+}
 
 /**
  * Applies a hold an operator confirmed (POST /api/reconcile/confirm) under the rule a run follows: a held account is
@@ -150,25 +182,8 @@ export async function reconcileConfirmWorkflow(
     let pending = slice.accountIds;
     while (pending.length > 0) {
       setCurrentDetails(`applying hold ${holdId} (${range}): asking Unipile about ${pending.length} account(s)`);
-      const gone: string[] = [];
-      const again: string[] = [];
-      let waitMs = 0;
-      for (const accountId of pending) {
-        let answer: HeldVerdict = { verdict: 'unknown', waitMs: 0 };
-        try {
-          answer = await unipile.checkHeldAccount.executeWithOptions({ summary: `is ${accountId} gone?` }, [
-            { accountId, holdId },
-          ]);
-        } catch (err) {
-          // Unipile unreachable for this one: nothing is decided about it (its first 404, if any, stays).
-          if (!(err instanceof ActivityFailure)) throw err;
-        }
-        if (answer.verdict === 'gone') gone.push(accountId);
-        else if (answer.verdict === 'first_404') {
-          again.push(accountId);
-          waitMs = Math.max(waitMs, answer.waitMs);
-        } else kept++;
-      }
+      const { gone, again, waitMs, keep } = await askAboutHeld(unipile, pending, holdId);
+      kept += keep;
       deleted += await confirmBookkeeping.deleteGoneAccounts({ accountIds: gone });
       pending = again;
       if (pending.length > 0) {
@@ -204,8 +219,7 @@ async function legacyRun(): Promise<ReconcileSummary> {
   let cursor: string | null = null;
   try {
     do {
-      const page: Awaited<ReturnType<ReconcileActivities['listUnipileAccountsPage']>> =
-        await unipile.listUnipileAccountsPage({ cursor });
+      const page: ListingPage = await unipile.listUnipileAccountsPage({ cursor });
       const found = await bookkeeping.reconcileAccountsPage({ accounts: page.accounts });
       summary.seen += page.accounts.length;
       summary.differing += found.differing;
