@@ -3,6 +3,7 @@
  * (sync-rules.ts), and answers the popup, the options page, the content script and the product's own web page.
  * Listeners are registered at the top level, as MV3 requires for a worker that is woken by events.
  */
+import type { CheckpointBody, CookieBody } from '../../src/common/extension-api';
 import { type ExtensionMessage, type CheckpointResult, type PopupView } from './messages';
 import {
   acceptPendingPairing,
@@ -100,11 +101,12 @@ async function syncOnce(trigger: SyncTrigger): Promise<SyncState> {
     return state;
   }
   const outcome = await post(`${state.pairing!.apiUrl}/api/extension/linkedin-cookies`, state.pairing!.token, {
-    li_at: liAt,
+    // decideSync sends only with a li_at cookie and a known member id.
+    li_at: liAt!,
     ...(liA ? { li_a: liA } : {}),
     user_agent: userAgent,
-    linkedin_member_id: state.memberId,
-  });
+    linkedin_member_id: state.memberId!,
+  } satisfies CookieBody);
   const next = afterSync(state, view.fingerprint, outcome, Date.now());
   await saveState(next);
   await scheduleAlarms(next);
@@ -181,7 +183,7 @@ async function answerCheckpoint(code: string): Promise<CheckpointResult> {
   const outcome = await post(
     `${state.pairing.apiUrl}/api/accounts/${encodeURIComponent(checkpoint.accountId)}/checkpoint`,
     state.pairing.token,
-    { code },
+    { code } satisfies CheckpointBody,
   );
   const errorCode = (outcome.body as { error?: { code?: string } } | null)?.error?.code;
   let result: CheckpointResult;

@@ -3,6 +3,7 @@
  * kept in chrome.storage.local, so the rules are unit-tested without a browser. The state never holds a cookie value,
  * only a fingerprint of what was last sent.
  */
+import type { CookieAnswer } from '../../src/common/extension-api';
 
 /** The server calls a cookie stale after COOKIE_STALE_AFTER (24 h by default): send well before that. */
 export const RESEND_EVERY_MS = 4 * 60 * 60 * 1000;
@@ -20,13 +21,8 @@ export interface Pairing {
   token: string;
 }
 
-/** What the cookie-sync endpoint answered (202): SPEC §4 and §10.2. */
-export interface SyncAnswer {
-  accountId: string | null;
-  status: string;
-  recovery: string;
-  checkpoint?: { accountId: string; type: string; expiresAt: string | null } | null;
-}
+/** What the cookie-sync endpoint answered (202), as the API declares it. */
+export type SyncAnswer = CookieAnswer;
 
 export interface SyncState {
   pairing: Pairing | null;

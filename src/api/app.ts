@@ -1,19 +1,11 @@
 import express from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './http/deps';
-import { connectionRoutes } from './backend/connection-routes';
-import { backendRoutes } from './backend/routes';
-import { extensionRoutes } from './extension/routes';
+import { unmatchedApiGuard } from './http/auth';
 import { errorHandler, HttpError, sendError } from './http/errors';
-import { openApiDocument } from './http/openapi';
-import { peoplePages } from './pages/routes';
-import { reconcileRoutes } from './operations/reconcile-routes';
-import { unipileWebhookRoutes } from './webhooks/routes';
-import { cachedRead, withTimeout } from './operations/metrics';
-import { secretEquals } from '../platform/tokens';
+import { mountRoutes } from './http/route';
+import { API_ROUTES, OPERATION_ROUTES, WEBHOOK_ROUTES } from './routes';
 import { UnipileBudgetError } from '../unipile/unipile-api';
-
-const READY_TIMEOUT_MS = 3000;
 
 /** TRUST_PROXY as Express takes it: a hop count, true/false, or a list of names and addresses. */
 export function trustProxySetting(value: string): boolean | number | string[] {
@@ -62,34 +54,10 @@ export function createApp(deps: ApiDeps): express.Express {
     });
     next();
   });
-  app.get('/healthz', (_req, res) => void res.json({ ok: true }));
-  // Anyone may probe readiness (load balancers do, anonymously): the checks run at most once per OPS_CACHE_TTL.
-  const readiness = cachedRead(deps.config.OPS_CACHE_TTL, async () => {
-    const checks = await Promise.allSettled([
-      withTimeout(deps.db.raw('select 1'), READY_TIMEOUT_MS),
-      withTimeout(deps.temporal.connection.workflowService.getSystemInfo({}), READY_TIMEOUT_MS),
-    ]);
-    const [postgres, temporal] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unreachable'));
-    return { ready: postgres === 'ok' && temporal === 'ok', postgres, temporal };
-  });
-  app.get('/readyz', async (_req, res) => {
-    const state = await readiness();
-    res.status(state.ready ? 200 : 503).json(state);
-  });
-  let openApi: object | undefined;
-  app.get('/openapi.json', (_req, res) => void res.json((openApi ??= openApiDocument())));
-  app.get('/metrics', async (req, res) => {
-    // With METRICS_TOKEN set, only the scraper that holds it reads the figures.
-    const token = deps.config.METRICS_TOKEN;
-    const header = req.header('authorization') ?? '';
-    if (token && !(header.startsWith('Bearer ') && secretEquals(header.slice(7), token))) {
-      return sendError(res, 401, 'unauthorized', 'Send Authorization: Bearer <METRICS_TOKEN>');
-    }
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.use(mountRoutes(OPERATION_ROUTES, deps));
 
   // Webhooks parse their own bodies (Unipile may omit the JSON content type); everything else is JSON.
-  app.use(unipileWebhookRoutes(deps));
+  app.use(mountRoutes(WEBHOOK_ROUTES, deps));
   app.use(express.json({ limit: '64kb' }));
   app.use((req, _res, next) => {
     const hasBody = ['POST', 'PUT', 'PATCH'].includes(req.method) && Number(req.headers['content-length'] ?? 0) > 0;
@@ -98,12 +66,8 @@ export function createApp(deps: ApiDeps): express.Express {
     }
     next();
   });
-  app.use(backendRoutes(deps));
-  // Behind the same bearer token: backendRoutes' guard covers every /api path before this router is reached.
-  app.use(connectionRoutes(deps));
-  app.use(reconcileRoutes(deps));
-  app.use(extensionRoutes(deps));
-  app.use(peoplePages(deps));
+  app.use(mountRoutes(API_ROUTES, deps));
+  app.use('/api', unmatchedApiGuard(deps.config.API_TOKEN));
   app.use((_req, res) => sendError(res, 404, 'not_found', 'No such route'));
   // This process's Unipile budget (UNIPILE_API_MAX_RPS) refused the call, nothing was sent: retry once it refills.
   app.use((err: unknown, _req: express.Request, res: express.Response, next: express.NextFunction) => {

@@ -1,9 +1,11 @@
-// Custom-authentication connections as the backend API sees them (SPEC §10.4): start one (its workflow answers the
-// first step synchronously), read where it stands, answer a step. Secrets go to the connection's row, encrypted,
+// Custom-authentication connections as the backend API sees them: start one (its workflow answers the first step
+// synchronously), read where it stands, answer a step. Secrets go to the connection's row, encrypted,
 // and from there to the activity that sends them to Unipile; the workflow and its history only see kinds and ids.
-import { WorkflowUpdateFailedError } from '@temporalio/client';
-import { HttpError } from '../api/http/errors';
-import type { ApiDeps } from '../api/http/deps';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import type { Config } from '../platform/config';
+import { DomainError } from '../platform/errors';
+import type { Logger } from '../platform/logger';
 import type { ConnectionBody, StepBody } from './input';
 import { CookieCipher } from '../platform/cipher';
 import {
@@ -25,7 +27,14 @@ import {
   type StepAnswerKind,
 } from '../workflows/connection/contract';
 
-type Deps = Pick<ApiDeps, 'db' | 'config' | 'temporal' | 'logger'>;
+/** What starting and answering a connection needs. */
+export interface ConnectionDeps {
+  db: Knex;
+  config: Config;
+  temporal: Client;
+  logger: Logger;
+}
+type Deps = ConnectionDeps;
 
 /** How long the API waits for Unipile's answer to a step before telling the client to look again. */
 const STEP_WAIT_MS = 60_000;
@@ -50,14 +59,14 @@ function present(deps: Deps, row: ConnectionRow, step: ConnectionStep): Connecti
 
 async function rowOr404(deps: Deps, connectionId: string): Promise<ConnectionRow> {
   const row = await connectionById(deps.db, connectionId);
-  if (!row) throw new HttpError(404, 'not_found', `No connection ${connectionId}`);
+  if (!row) throw new DomainError('not_found', 'not_found', `No connection ${connectionId}`);
   return row;
 }
 
 /** Another user's account: what every path that finishes a connection answers, as hosted auth does. */
 const accountOwned = () =>
-  new HttpError(
-    409,
+  new DomainError(
+    'conflict',
     'account_owned',
     'Unipile answered with an account that belongs to another user; nothing was linked',
   );
@@ -142,7 +151,11 @@ export async function startConnection(
   } catch (err) {
     // Not started: the row is closed and what the user typed erased (launchConnection); they send it again.
     deps.logger.warn({ connectionId: id, err: (err as Error).message }, 'connection could not be started');
-    throw new HttpError(503, 'unavailable', 'The connection could not be started; nothing was kept, retry later');
+    throw new DomainError(
+      'unavailable',
+      'unavailable',
+      'The connection could not be started; nothing was kept, retry later',
+    );
   }
   let view;
   try {
@@ -157,7 +170,11 @@ export async function startConnection(
       refuseOwned(row.step);
       return present(deps, row, row.step);
     }
-    throw new HttpError(503, 'unavailable', `Connection ${id} has no answer from Unipile yet; GET it again`);
+    throw new DomainError(
+      'unavailable',
+      'unavailable',
+      `Connection ${id} has no answer from Unipile yet; GET it again`,
+    );
   }
   refuseOwned(view.step);
   return present(deps, (await connectionById(db, id))!, view.step);
@@ -181,15 +198,19 @@ function answerOf(body: StepBody): { kind: StepAnswerKind; value?: string } {
 
 function refuseMismatch(step: ConnectionStep, kind: StepAnswerKind): void {
   if (step.type === 'qrcode') {
-    throw new HttpError(409, 'nothing_to_answer', 'The QR code is answered by scanning it in the app, not here');
+    throw new DomainError(
+      'conflict',
+      'nothing_to_answer',
+      'The QR code is answered by scanning it in the app, not here',
+    );
   }
   if (step.type !== 'checkpoint') return;
   const wanted =
     step.checkpoint === 'PHONE_REGISTER' ? 'phone' : step.checkpoint === 'CONTRACT_CHOOSER' ? 'contract' : 'code';
   if ((kind === 'code' || kind === 'phone' || kind === 'contract') && kind !== wanted) {
     const field = wanted === 'contract' ? 'contractId' : wanted;
-    throw new HttpError(
-      400,
+    throw new DomainError(
+      'invalid',
       'invalid_request',
       `${field}: this ${step.checkpoint} checkpoint is answered with ${field}`,
     );
@@ -199,10 +220,10 @@ function refuseMismatch(step: ConnectionStep, kind: StepAnswerKind): void {
 export async function answerStep(deps: Deps, connectionId: string, body: StepBody): Promise<ConnectionAnswer> {
   const { db, temporal } = deps;
   const row = await rowOr404(deps, connectionId);
-  const closed = (current: ConnectionRow): HttpError =>
+  const closed = (current: ConnectionRow): DomainError =>
     current.state === 'expired'
-      ? new HttpError(410, 'expired', 'The connection waited too long for this step; start a new one')
-      : new HttpError(409, 'connection_finished', `The connection is ${current.state}; start a new one`);
+      ? new DomainError('expired', 'expired', 'The connection waited too long for this step; start a new one')
+      : new DomainError('conflict', 'connection_finished', `The connection is ${current.state}; start a new one`);
   if (row.state !== 'pending') throw closed(row);
   const { kind, value } = answerOf(body);
   refuseMismatch(row.step, kind);
@@ -222,7 +243,11 @@ export async function answerStep(deps: Deps, connectionId: string, body: StepBod
     if (claimed === 0) {
       const current = (await connectionById(db, row.id))!;
       if (current.state !== 'pending') throw closed(current);
-      throw new HttpError(409, 'step_busy', 'Another answer to this step is being checked; retry once it is answered');
+      throw new DomainError(
+        'busy',
+        'step_busy',
+        'Another answer to this step is being checked; retry once it is answered',
+      );
     }
   }
   let result;
@@ -239,13 +264,17 @@ export async function answerStep(deps: Deps, connectionId: string, body: StepBod
     const current = (await connectionById(db, row.id))!;
     if (current.state !== 'pending') throw closed(current);
     if (err instanceof WorkflowUpdateFailedError)
-      throw new HttpError(409, 'step_busy', err.cause?.message ?? 'The step cannot take an answer now; retry');
-    throw new HttpError(503, 'unavailable', 'The connection could not be reached; retry later');
+      throw new DomainError('busy', 'step_busy', err.cause?.message ?? 'The step cannot take an answer now; retry');
+    throw new DomainError('unavailable', 'unavailable', 'The connection could not be reached; retry later');
   }
   const current = (await connectionById(db, row.id))!;
   refuseOwned(result.step);
   if (result.outcome === 'wrong_code') {
-    throw new HttpError(422, 'invalid_checkpoint_solution', 'The code is wrong or expired; the step stays, try again');
+    throw new DomainError(
+      'invalid',
+      'invalid_checkpoint_solution',
+      'The code is wrong or expired; the step stays, try again',
+    );
   }
   return present(deps, current, result.step);
 }

@@ -1,4 +1,4 @@
-// What the backend sends to connect or reconnect an account by custom authentication (SPEC §10.4), and to answer a
+// What the backend sends to connect or reconnect an account by custom authentication, and to answer a
 // step. One strict schema per provider: a misspelt field is a 400 naming it, never silently dropped.
 import { z } from 'zod';
 import { storableText } from '../platform/ids';

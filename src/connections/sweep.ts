@@ -1,4 +1,4 @@
-// Secrets of connections that are not live any more (SPEC §10.4). A connection erases its own secrets on every final
+// Secrets of connections that are not live any more. A connection erases its own secrets on every final
 // state; this sweep catches what a crash, an outage or an old run left: a row inserted by an API process that died
 // before starting its workflow, a workflow that ended without its last record. It runs in each worker process,
 // every CONNECTION_SWEEP_INTERVAL.

@@ -1,22 +1,11 @@
 // LinkedIn cookie connections: where a connection stands as clients see it, and starting one (claim, start, roll
 // back), shared by the extension's cookie sync and anything else that starts one. A cookie connection is a
-// connection like the custom-authentication ones (connectionWorkflow, SPEC §10.4) whose credentials are the
+// connection like the custom-authentication ones (connectionWorkflow) whose credentials are the
 // session's cookies; its session row mirrors where it stands for the extension.
-import type { Client } from '@temporalio/client';
-import type { Knex } from 'knex';
-import type { Config } from '../platform/config';
 import type { SessionRow } from './sessions';
-import type { Logger } from '../platform/logger';
-import { HttpError } from '../api/http/errors';
+import { DomainError } from '../platform/errors';
 import { newConnectionId } from '../connections/store';
-import { launchConnection } from '../connections/custom-auth';
-
-export interface ConnectionDeps {
-  db: Knex;
-  config: Config;
-  temporal: Client;
-  logger: Logger;
-}
+import { launchConnection, type ConnectionDeps } from '../connections/custom-auth';
 
 /** A checkpoint waiting for its code, as clients see it; null when none waits. */
 export function checkpointOf(row: SessionRow): { accountId: string; type: string; expiresAt: string | null } | null {
@@ -52,8 +41,8 @@ export async function startCookieConnection(deps: ConnectionDeps, row: SessionRo
   if (claimed.length === 0) {
     // The last connection of these cookies ended on an account another user owns: say so, not "connecting".
     if (row.last_error === 'account_owned') {
-      throw new HttpError(
-        409,
+      throw new DomainError(
+        'conflict',
         'account_owned',
         'These cookies are of a LinkedIn account that belongs to another user; nothing was linked',
       );
@@ -75,6 +64,10 @@ export async function startCookieConnection(deps: ConnectionDeps, row: SessionRo
       .where({ id: row.id })
       .update({ date_last_try_connect: row.date_last_try_connect, status: row.status });
     deps.logger.warn({ sessionId: row.id, err: (err as Error).message }, 'could not start the cookie connection');
-    throw new HttpError(503, 'unavailable', 'Cookies stored; the connection could not start yet, retry later');
+    throw new DomainError(
+      'unavailable',
+      'unavailable',
+      'Cookies stored; the connection could not start yet, retry later',
+    );
   }
 }

@@ -1,8 +1,9 @@
-// Reconciliation holds (SPEC §11.1): what a held run kept back, and an operator's confirmation, which starts the
+// Reconciliation holds: what a held run kept back, and an operator's confirmation, which starts the
 // workflow that deletes exactly the held accounts Unipile still answers 404 for. Raises domain errors only.
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { Knex } from 'knex';
+import { DomainError } from '../platform/errors';
 import {
   RECONCILE_CONFIRM_WORKFLOW_TYPE,
   reconcileConfirmWorkflowId,
@@ -12,9 +13,13 @@ import {
 import { confirmable } from '../workflows/reconcile/rules';
 
 /** No hold is waiting for a confirmation (none was made, or a clean run or a confirmation ended it). */
-export class NoHoldError extends Error {
+export class NoHoldError extends DomainError {
   constructor(readonly holdId?: number) {
-    super(holdId === undefined ? 'No reconciliation is held' : `Reconciliation hold ${holdId} is not held`);
+    super(
+      'not_found',
+      'not_found',
+      holdId === undefined ? 'No reconciliation is held' : `Reconciliation hold ${holdId} is not held`,
+    );
   }
 }
 
@@ -22,9 +27,11 @@ export class NoHoldError extends Error {
  * The hold comes from a listing that shows none of our accounts: most likely UNIPILE_API_KEY is another
  * workspace's, whose GETs answer 404 for every account of ours, so confirming it would delete them all.
  */
-export class HoldNotConfirmableError extends Error {
+export class HoldNotConfirmableError extends DomainError {
   constructor(readonly holdId: number) {
     super(
+      'conflict',
+      'hold_not_confirmable',
       `Reconciliation hold ${holdId} cannot be confirmed: Unipile's listing showed none of the accounts seen before, ` +
         "so UNIPILE_API_KEY is probably another workspace's (it would answer 404 for every account). Fix the key; " +
         'the next clean run lifts the hold',
@@ -33,7 +40,12 @@ export class HoldNotConfirmableError extends Error {
 }
 
 /** Temporal could not be reached to start applying the hold; nothing changed. */
-export class ConfirmUnavailableError extends Error {}
+export class ConfirmUnavailableError extends DomainError {
+  constructor(readonly reason: string) {
+    // The reason (Temporal's own words) is for logs; the caller is told to retry.
+    super('unavailable', 'unavailable', 'Temporal could not be reached; retry later', 30);
+  }
+}
 
 export interface ConfirmedHold {
   holdId: number;

@@ -1,39 +1,16 @@
 import { BlockList, isIP } from 'node:net';
-import { Router } from 'express';
-import { z } from 'zod';
 import { CookieCipher } from '../../platform/cipher';
 import { findAccount } from '../../accounts/repository';
 import { saveCookies, sessionById, type SessionRow } from '../../linkedin/sessions';
-import { storableText } from '../../platform/ids';
 import { receiveEvents } from '../../inbound/inbound-events';
 import { checkpointOf, startCookieConnection } from '../../linkedin/connections';
-import { answerStep } from '../../connections/custom-auth';
-import { accountIdParam, parse } from '../backend/routes';
-import { extensionUserOf } from './auth';
+import { answerStep, type ConnectionAnswer } from '../../connections/custom-auth';
+import { checkpointAnswer, checkpointBody, cookieAnswer, cookieBody } from '../../common/extension-api';
+import { accountParams } from '../backend/schemas';
 import type { ApiDeps } from '../http/deps';
-import { HttpError } from '../http/errors';
+import { asHttpError, HttpError } from '../http/errors';
 import { extensionRateLimit } from '../http/rate-limits';
-
-export const cookieBody = z
-  .object({
-    li_at: z.string().min(10, 'must be the li_at cookie value').max(4096),
-    li_a: z.string().min(1).max(4096).optional(),
-    user_agent: storableText().pipe(z.string().min(1).max(1024)),
-    // Short enough that the connection's workflow id stays under Temporal's 255 characters.
-    linkedin_member_id: storableText().pipe(z.string().min(1).max(100)),
-    ip: z
-      .string()
-      .refine((v) => isIP(v) === 4, 'must be an IPv4 address')
-      .optional(),
-    country: z
-      .string()
-      .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166 alpha-2 code')
-      .transform((v) => v.toUpperCase())
-      .optional(),
-    // Optional: an extension may say which user it believes it acts for; it must be the token's user.
-    userId: z.string().min(1).optional(),
-  })
-  .strict();
+import { defineRoute, type Route } from '../http/route';
 
 /** Addresses that say nothing about where the user is: private, shared, loopback, link-local, documentation… */
 const NOT_PUBLIC = new BlockList();
@@ -64,123 +41,130 @@ export function publicIpv4Of(address: string | undefined): string | null {
   return v4;
 }
 
-export const checkpointBody = z.object({ code: storableText().pipe(z.string().trim().min(1).max(100)) }).strict();
-
-/** The browser extension's surface: cookie sync, and checkpoint codes (also from the backend). */
-export function extensionRoutes(deps: ApiDeps): Router {
+/**
+ * Each new LinkedIn member id starts a connection at Unipile: one user may have a few (they switch accounts), not an
+ * unbounded number. Checked before the write; two racing posts may pass it together, which is harmless.
+ */
+async function refuseMemberPastCap(deps: ApiDeps, userId: string, memberId: string): Promise<void> {
   const { db, config } = deps;
-  const router = Router();
-  const cipher = new CookieCipher(config.COOKIE_ENCRYPTION_KEY);
+  const members = (await db('linkedin_sessions').where({ user_id: userId }).pluck('linkedin_member_id')) as string[];
+  if (members.includes(memberId) || members.length < config.MAX_LINKEDIN_MEMBERS_PER_USER) return;
+  throw new HttpError(
+    409,
+    'too_many_members',
+    `This user already has cookies for ${members.length} LinkedIn members (the limit is ${config.MAX_LINKEDIN_MEMBERS_PER_USER})`,
+  );
+}
 
-  router.post(
-    '/api/extension/linkedin-cookies',
-    ...extensionRateLimit(config.EXTENSION_RATE_LIMIT),
-    async (req, res) => {
-      const userId = await extensionUserOf(db, req, config.EXTENSION_TOKEN_TTL);
-      const body = parse(cookieBody, req.body);
-      if (body.userId !== undefined && body.userId !== userId) {
-        throw new HttpError(403, 'forbidden', "This token cannot write another user's cookies");
-      }
-      await refuseMemberPastCap(userId, body.linkedin_member_id);
-      const row = await saveCookies(db, cipher, config.SIGNING_SECRET, {
-        userId,
-        memberId: body.linkedin_member_id,
-        liAt: body.li_at,
-        liA: body.li_a,
-        userAgent: body.user_agent,
-        ip: body.ip ?? publicIpv4Of(req.ip) ?? undefined,
-        country: body.country,
-      });
+const linkedinCookies = defineRoute({
+  method: 'post',
+  path: '/api/extension/linkedin-cookies',
+  audience: 'extension',
+  auth: 'extensionToken',
+  summary: "The user's LinkedIn cookies (409 account_owned while the member's account is another user's)",
+  body: cookieBody,
+  responses: { 202: cookieAnswer },
+  errors: [403, 409, 429, 503],
+  // Counted before the token is checked: a flood of random tokens is cut by address.
+  use: (deps) => extensionRateLimit(deps.config.EXTENSION_RATE_LIMIT),
+  async handler({ body }, { deps, req, caller }) {
+    const { db, config } = deps;
+    const userId = caller.by === 'extension' ? caller.userId : '';
+    if (body.userId !== undefined && body.userId !== userId) {
+      throw new HttpError(403, 'forbidden', "This token cannot write another user's cookies");
+    }
+    await refuseMemberPastCap(deps, userId, body.linkedin_member_id);
+    const row = await saveCookies(db, new CookieCipher(config.COOKIE_ENCRYPTION_KEY), config.SIGNING_SECRET, {
+      userId,
+      memberId: body.linkedin_member_id,
+      liAt: body.li_at,
+      liA: body.li_a,
+      userAgent: body.user_agent,
+      ip: body.ip ?? publicIpv4Of(req.ip) ?? undefined,
+      country: body.country,
+    });
 
-      if (row.account_id) {
-        // The account workflow learns of a new cookie through the one way in, like any webhook; the same cookie sent
-        // again (every few hours, or a flood of posts) only refreshes the row's date_last_cookie.
-        if (row.previous_fingerprint !== row.cookie_fingerprint)
-          await receiveEvents({ db, forwarding: deps.forwarder }, [
-            {
-              source: 'extension_cookie',
-              accountId: row.account_id,
-              payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
-            },
-          ]);
-        const account = await findAccount(db, row.account_id);
-        res.status(202).json({
+    if (row.account_id) {
+      // The account workflow learns of a new cookie through the one way in, like any webhook; the same cookie sent
+      // again (every few hours, or a flood of posts) only refreshes the row's date_last_cookie.
+      if (row.previous_fingerprint !== row.cookie_fingerprint)
+        await receiveEvents({ db, forwarding: deps.forwarder }, [
+          {
+            source: 'extension_cookie',
+            accountId: row.account_id,
+            payload: { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() },
+          },
+        ]);
+      const account = await findAccount(db, row.account_id);
+      return {
+        status: 202,
+        body: {
           accountId: row.account_id,
           status: account?.status ?? row.status,
           recovery: account?.recovery ?? row.recovery,
-        });
-        return;
-      }
-
-      await startCookieConnection(deps, row);
-      const current = (await sessionById(db, row.id)) ?? row;
-      res.status(202).json({
-        accountId: null,
-        status: current.status,
-        recovery: current.recovery,
-        checkpoint: checkpointOf(current),
-      });
-    },
-  );
-
-  /**
-   * Each new LinkedIn member id starts a connection at Unipile: one user may have a few (they switch accounts), not
-   * an unbounded number. Checked before the write; two racing posts may pass it together, which is harmless.
-   */
-  async function refuseMemberPastCap(userId: string, memberId: string): Promise<void> {
-    const members = (await db('linkedin_sessions').where({ user_id: userId }).pluck('linkedin_member_id')) as string[];
-    if (members.includes(memberId) || members.length < config.MAX_LINKEDIN_MEMBERS_PER_USER) return;
-    throw new HttpError(
-      409,
-      'too_many_members',
-      `This user already has cookies for ${members.length} LinkedIn members (the limit is ${config.MAX_LINKEDIN_MEMBERS_PER_USER})`,
-    );
-  }
-
-  router.post('/api/accounts/:accountId/checkpoint', async (req, res) => {
-    // The backend token, or the extension token of the user whose connection waits (checked below).
-    const extensionCaller =
-      res.locals.caller === 'backend' ? undefined : await extensionUserOf(db, req, config.EXTENSION_TOKEN_TTL);
-    const accountId = accountIdParam(req.params);
-    const { code } = parse(checkpointBody, req.body);
-    const row = await db<SessionRow>('linkedin_sessions').where({ checkpoint_account_id: accountId }).first();
-    if (!row) throw new HttpError(404, 'not_found', `No checkpoint is waiting for account ${accountId}`);
-    if (extensionCaller !== undefined && extensionCaller !== row.user_id) {
-      throw new HttpError(403, 'forbidden', "This token cannot answer another user's checkpoint");
+        },
+      };
     }
-    // The connection of that session (SPEC §10.4): the code goes through its row, encrypted, never through Temporal.
+
+    await startCookieConnection(deps, row);
+    const current = (await sessionById(db, row.id)) ?? row;
+    return {
+      status: 202,
+      body: { accountId: null, status: current.status, recovery: current.recovery, checkpoint: checkpointOf(current) },
+    };
+  },
+});
+
+/** The code, through the connection waiting on the account's checkpoint. */
+async function answerCheckpoint(deps: ApiDeps, connectionId: string, code: string): Promise<ConnectionAnswer> {
+  try {
+    return await answerStep(deps, connectionId, { code });
+  } catch (err) {
+    // An expired or finished connection: no checkpoint waits any more (the cookie flow's long-standing answer).
+    // Another user's account, or another answer being checked, is said as such.
+    const answered = asHttpError(err);
+    if (answered && [409, 410].includes(answered.status) && !['account_owned', 'step_busy'].includes(answered.code))
+      throw new HttpError(409, 'no_checkpoint', 'The checkpoint is no longer waiting for a code');
+    throw err;
+  }
+}
+
+const checkpoint = defineRoute({
+  method: 'post',
+  path: '/api/accounts/:accountId/checkpoint',
+  audience: 'extension',
+  auth: 'backendOrExtensionToken',
+  summary: 'Answer a checkpoint with its code (409 account_owned when the account is another user’s)',
+  params: accountParams,
+  body: checkpointBody,
+  responses: { 200: checkpointAnswer },
+  errors: [403, 404, 409, 422, 503],
+  async handler({ params: { accountId }, body: { code } }, { deps, caller }) {
+    const { db } = deps;
+    const row = await db<SessionRow>('linkedin_sessions').where({ checkpoint_account_id: accountId }).first();
+    // The backend may answer any checkpoint; an extension only its own user's. Checked first: another user's token
+    // learns nothing about the account, not even whether a checkpoint waits for it.
+    if (caller.by === 'extension') {
+      const owner = row ? row.user_id : (await findAccount(db, accountId))?.user_id;
+      if (owner && owner !== caller.userId) {
+        throw new HttpError(403, 'forbidden', "This token cannot answer another user's checkpoint");
+      }
+    }
+    if (!row) throw new HttpError(404, 'not_found', `No checkpoint is waiting for account ${accountId}`);
+    // The connection of that session: the code goes through its row, encrypted, never through Temporal.
     const connection = (await db('connections')
       .where({ session_id: row.id, state: 'pending' })
       .orderBy('created_at', 'desc')
       .first('id')) as { id: string } | undefined;
     if (!connection) throw new HttpError(409, 'no_checkpoint', 'No checkpoint is waiting for a code');
-    let answer;
-    try {
-      answer = await answerStep(deps, connection.id, { code });
-    } catch (err) {
-      // An expired or finished connection: no checkpoint waits any more (the cookie flow's long-standing answer).
-      // Another user's account, or another answer being checked, is said as such.
-      if (
-        err instanceof HttpError &&
-        [409, 410].includes(err.status) &&
-        !['account_owned', 'step_busy'].includes(err.code)
-      )
-        throw new HttpError(409, 'no_checkpoint', 'The checkpoint is no longer waiting for a code');
-      throw err;
-    }
-    const { step } = answer;
-    let result;
-    if (step.type === 'connected') result = { outcome: 'connected', accountId: step.accountId };
-    else if (step.type === 'failed')
-      throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${step.error}`);
-    else
-      result = {
-        outcome: 'checkpoint',
-        accountId,
-        checkpointType: step.type === 'checkpoint' ? step.checkpoint : 'QRCODE',
-      };
-    res.status(200).json(result);
-  });
+    const { step } = await answerCheckpoint(deps, connection.id, code);
+    if (step.type === 'connected')
+      return { status: 200, body: { outcome: 'connected', accountId: step.accountId } as const };
+    if (step.type === 'failed') throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${step.error}`);
+    const checkpointType = step.type === 'checkpoint' ? step.checkpoint : 'QRCODE';
+    return { status: 200, body: { outcome: 'checkpoint', accountId, checkpointType } as const };
+  },
+});
 
-  return router;
-}
+/** The browser extension's surface: cookie sync, and checkpoint codes (also from the backend). */
+export const extensionRoutes: Route[] = [linkedinCookies, checkpoint];

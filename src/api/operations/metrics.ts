@@ -56,10 +56,8 @@ function queueGauge(registry: Registry, db: Knex, cacheMs: number, name: string,
   });
 }
 
-/** `cacheMs` (OPS_CACHE_TTL): how long the database figures are reused between scrapes. */
-export function createMetrics(db?: Knex, { cacheMs = 5000 }: { cacheMs?: number } = {}) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** The receipt forwarder's counters, and the callbacks it reports through. */
+function forwarderMetrics(registry: Registry): ForwarderMetrics {
   const receiptsForwarded = new Counter({
     name: 'unipile_receipts_forwarded_total',
     help: 'Stored webhook receipts handed to account workflows, by outcome',
@@ -83,63 +81,7 @@ export function createMetrics(db?: Knex, { cacheMs = 5000 }: { cacheMs?: number 
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
-  if (db) {
-    queueGauge(
-      registry,
-      db,
-      cacheMs,
-      'unipile_receipts',
-      'webhook_receipts',
-      'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
-    );
-    queueGauge(
-      registry,
-      db,
-      cacheMs,
-      'unipile_backend_events',
-      'backend_events',
-      'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
-    );
-    const incidents = gaugeRead(
-      cacheMs,
-      async () =>
-        (await db('accounts')
-          .whereNot({ recovery: 'NONE' })
-          .whereNot({ status: 'DELETED' })
-          .select('account_type', 'recovery')
-          .count({ n: '*' })
-          .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[],
-    );
-    new Gauge({
-      name: 'unipile_incidents_open',
-      help: 'Accounts with an open incident (recovery other than NONE), by provider and recovery, read at scrape time',
-      labelNames: ['provider', 'recovery'],
-      registers: [registry],
-      async collect() {
-        const rows = await incidents();
-        this.reset();
-        for (const r of rows) this.set({ provider: r.account_type ?? 'UNKNOWN', recovery: r.recovery }, Number(r.n));
-      },
-    });
-  }
-  if (db) {
-    // SPEC §11.1: deletions a reconciliation run held back, waiting for POST /api/reconcile/confirm (0: none).
-    const readHeld = gaugeRead(
-      cacheMs,
-      async () =>
-        (await db('reconcile_holds').where({ state: 'held' }).sum({ n: 'count' }).first()) as
-          { n: string | number | null } | undefined,
-    );
-    new Gauge({
-      name: 'unipile_reconcile_held',
-      help: 'Accounts whose deletion a reconciliation run held (too many missing, or another workspace), read at scrape time',
-      registers: [registry],
-      async collect() {
-        this.set(Number((await readHeld())?.n ?? 0));
-      },
-    });
-  }
-  const forwarder: ForwarderMetrics = {
+  return {
     forwarded: (outcome, lagSeconds) => {
       receiptsForwarded.inc({ outcome });
       forwardLag.observe(lagSeconds);
@@ -147,6 +89,79 @@ export function createMetrics(db?: Knex, { cacheMs = 5000 }: { cacheMs?: number 
     failed: (kind) => forwardFailures.inc({ kind }),
     dead: () => receiptsParked.inc(),
   };
+}
+
+/** Accounts with an open incident (recovery other than NONE), by provider and recovery. */
+function incidentGauge(registry: Registry, db: Knex, cacheMs: number): void {
+  const incidents = gaugeRead(
+    cacheMs,
+    async () =>
+      (await db('accounts')
+        .whereNot({ recovery: 'NONE' })
+        .whereNot({ status: 'DELETED' })
+        .select('account_type', 'recovery')
+        .count({ n: '*' })
+        .groupBy('account_type', 'recovery')) as { account_type: string | null; recovery: string; n: string }[],
+  );
+  new Gauge({
+    name: 'unipile_incidents_open',
+    help: 'Accounts with an open incident (recovery other than NONE), by provider and recovery, read at scrape time',
+    labelNames: ['provider', 'recovery'],
+    registers: [registry],
+    async collect() {
+      const rows = await incidents();
+      this.reset();
+      for (const r of rows) this.set({ provider: r.account_type ?? 'UNKNOWN', recovery: r.recovery }, Number(r.n));
+    },
+  });
+}
+
+/** Deletions a reconciliation run held back, waiting for POST /api/reconcile/confirm (0: none). */
+function reconcileHeldGauge(registry: Registry, db: Knex, cacheMs: number): void {
+  const readHeld = gaugeRead(
+    cacheMs,
+    async () =>
+      (await db('reconcile_holds').where({ state: 'held' }).sum({ n: 'count' }).first()) as
+        { n: string | number | null } | undefined,
+  );
+  new Gauge({
+    name: 'unipile_reconcile_held',
+    help: 'Accounts whose deletion a reconciliation run held (too many missing, or another workspace), read at scrape time',
+    registers: [registry],
+    async collect() {
+      this.set(Number((await readHeld())?.n ?? 0));
+    },
+  });
+}
+
+/** Figures read from the database at scrape time. */
+function databaseGauges(registry: Registry, db: Knex, cacheMs: number): void {
+  queueGauge(
+    registry,
+    db,
+    cacheMs,
+    'unipile_receipts',
+    'webhook_receipts',
+    'Stored receipts waiting to be forwarded (pending) or parked (dead), read at scrape time',
+  );
+  queueGauge(
+    registry,
+    db,
+    cacheMs,
+    'unipile_backend_events',
+    'backend_events',
+    'Events for the backend waiting to be delivered (pending) or parked (dead), read at scrape time',
+  );
+  incidentGauge(registry, db, cacheMs);
+  reconcileHeldGauge(registry, db, cacheMs);
+}
+
+/** `cacheMs` (OPS_CACHE_TTL): how long the database figures are reused between scrapes. */
+export function createMetrics(db?: Knex, { cacheMs = 5000 }: { cacheMs?: number } = {}) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const forwarder = forwarderMetrics(registry);
+  if (db) databaseGauges(registry, db, cacheMs);
   return {
     registry,
     httpDuration: new Histogram({

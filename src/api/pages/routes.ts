@@ -1,4 +1,7 @@
-import { Router } from 'express';
+// Pages for people: the hosted-auth landing page and the reconnect redirect that email links point to. Both are
+// reached by signed links, checked in the route's own middleware (an HTML page answers a bad link).
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
 import { findAccount, type AccountRow } from '../../accounts/repository';
 import { escapeHtml } from '../../platform/html';
 import { providerName } from '../../email/account-emails';
@@ -8,6 +11,8 @@ import { createHostedLink, reusableReconnectLink } from '../../accounts/links';
 import { plainState, SETTLING } from '../../common/plain-state';
 import { reconnectPageRateLimit } from '../http/rate-limits';
 import { UnipileBudgetError } from '../../unipile/unipile-api';
+import { defineRoute, type Route } from '../http/route';
+import { accountParams } from '../backend/schemas';
 
 const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
 /** While an account is on its way up, the page refreshes itself. */
@@ -27,90 +32,120 @@ p.note{color:#656d76}
 </style></head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
 }
 
-/** Pages for people: the hosted-auth landing page and the reconnect redirect that email links point to. */
-export function peoplePages(deps: ApiDeps): Router {
-  const { db, config } = deps;
-  const router = Router();
+const tokenQuery = z.object({ token: z.string() });
+const expiredPage = () => page('Link expired', '<p>This link is invalid or has expired.</p>');
 
-  router.get('/connect/done', async (req, res) => {
-    const userId = verifyToken(config.SIGNING_SECRET, 'landing', req.query.token);
-    if (!userId) {
-      res.status(401).type('html').send(page('Link expired', '<p>This link is invalid or has expired.</p>'));
-      return;
-    }
-    const rows = await db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
-    const items = rows.map((row) => {
-      const label = `${providerName(row.account_type)}${row.name ? ` — ${row.name}` : ''}`;
-      const state = plainState(row.status, row.recovery);
-      const button = HEALTHY.has(row.status)
-        ? ''
-        : `<a class="button" href="${reconnectLinkPath(config.SIGNING_SECRET, row.account_id)}">Reconnect</a>`;
-      const when = row.last_update ? new Date(row.last_update).toUTCString() : '';
-      return `<li data-account-id="${escapeHtml(row.account_id)}" data-status="${escapeHtml(row.status)}"><span class="name">${escapeHtml(label)}</span> <span class="state ${state.tone}">${escapeHtml(state.label)}</span>${button}<span class="when">Last change: ${escapeHtml(when)}</span></li>`;
-    });
+/** The landing page's signed link: its user in res.locals, or the "expired" page. */
+const landingLink =
+  (deps: ApiDeps): RequestHandler =>
+  (req, res, next) => {
+    const userId = verifyToken(deps.config.SIGNING_SECRET, 'landing', req.query.token);
+    if (!userId) return void res.status(401).type('html').send(expiredPage());
+    res.locals.userId = userId;
+    next();
+  };
+
+function accountItem(deps: ApiDeps, row: AccountRow): string {
+  const label = `${providerName(row.account_type)}${row.name ? ` — ${row.name}` : ''}`;
+  const state = plainState(row.status, row.recovery);
+  const button = HEALTHY.has(row.status)
+    ? ''
+    : `<a class="button" href="${reconnectLinkPath(deps.config.SIGNING_SECRET, row.account_id)}">Reconnect</a>`;
+  const when = row.last_update ? new Date(row.last_update).toUTCString() : '';
+  return `<li data-account-id="${escapeHtml(row.account_id)}" data-status="${escapeHtml(row.status)}"><span class="name">${escapeHtml(label)}</span> <span class="state ${state.tone}">${escapeHtml(state.label)}</span>${button}<span class="when">Last change: ${escapeHtml(when)}</span></li>`;
+}
+
+const connectDone = defineRoute({
+  method: 'get',
+  path: '/connect/done',
+  audience: 'pages',
+  auth: 'none',
+  summary: 'Landing page after the wizard (signed token)',
+  query: tokenQuery,
+  responses: { 200: 'html', 401: 'html' },
+  errors: [],
+  use: (deps) => [landingLink(deps)],
+  async handler(_input, { deps, res }) {
+    const userId = res.locals.userId as string;
+    const rows = await deps.db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
+    const items = rows.map((row) => accountItem(deps, row));
     const list = items.length
       ? `<ul>${items.join('')}</ul>`
       : '<p>No connected accounts yet. If you just connected one, it appears here in a moment.</p>';
     const settling = rows.length === 0 || rows.some((r) => SETTLING.has(r.status) || r.recovery === 'RETRYING');
     const note = settling ? '<p class="note">This page refreshes by itself while accounts connect.</p>' : '';
     res.type('html').send(page('Your connected accounts', list + note, settling ? 3 : undefined));
-  });
+  },
+});
 
-  /**
-   * The account's hosted link for this user: the one handed out lately while it may be reused (HOSTED_LINK_REUSE),
-   * else a new one. Clicks at the same time in this process share one request to Unipile.
-   */
-  const linking = new Map<string, Promise<string>>();
-  function reconnectUrl(userId: string, accountId: string): Promise<string> {
-    const key = JSON.stringify([userId, accountId]);
-    let pending = linking.get(key);
-    if (!pending) {
-      pending = (async () => {
-        const reused = await reusableReconnectLink(deps, { userId, accountId });
-        if (reused) return reused;
-        const reuseForMs = config.HOSTED_LINK_REUSE;
-        return (await createHostedLink(deps, { userId, reconnectAccountId: accountId, reuseForMs })).url;
-      })().finally(() => linking.delete(key));
-      linking.set(key, pending);
-    }
-    return pending;
+/**
+ * The account's hosted link for this user: the one handed out lately while it may be reused (HOSTED_LINK_REUSE),
+ * else a new one. Clicks at the same time in this process share one request to Unipile.
+ */
+const linking = new WeakMap<ApiDeps, Map<string, Promise<string>>>();
+function reconnectUrl(deps: ApiDeps, userId: string, accountId: string): Promise<string> {
+  let inFlight = linking.get(deps);
+  if (!inFlight) linking.set(deps, (inFlight = new Map()));
+  const key = JSON.stringify([userId, accountId]);
+  let pending = inFlight.get(key);
+  if (!pending) {
+    const requests = inFlight;
+    pending = (async () => {
+      const reused = await reusableReconnectLink(deps, { userId, accountId });
+      if (reused) return reused;
+      const reuseForMs = deps.config.HOSTED_LINK_REUSE;
+      return (await createHostedLink(deps, { userId, reconnectAccountId: accountId, reuseForMs })).url;
+    })().finally(() => requests.delete(key));
+    inFlight.set(key, pending);
   }
+  return pending;
+}
 
-  router.get(
-    '/accounts/:accountId/reconnect',
-    (req, res, next) => {
-      // Checked first (an HMAC, no I/O): only valid links are counted by the limits below.
-      if (verifyToken(config.SIGNING_SECRET, 'reconnect', req.query.token) === req.params.accountId) return next();
-      res.status(401).type('html').send(page('Link expired', '<p>This link is invalid or has expired.</p>'));
-    },
-    ...reconnectPageRateLimit(config.RECONNECT_PAGE_RATE_LIMIT),
-    async (req, res) => {
-      const accountId = String(req.params.accountId);
-      const row = await findAccount(db, accountId);
-      if (!row || !row.user_id || row.status === 'DELETED') {
-        res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
+/** The reconnect link's signature, checked first (an HMAC, no I/O): only valid links are counted by the limits. */
+const reconnectLink =
+  (deps: ApiDeps): RequestHandler =>
+  (req, res, next) => {
+    if (verifyToken(deps.config.SIGNING_SECRET, 'reconnect', req.query.token) === req.params.accountId) return next();
+    res.status(401).type('html').send(expiredPage());
+  };
+
+const reconnectPage = defineRoute({
+  method: 'get',
+  path: '/accounts/:accountId/reconnect',
+  audience: 'pages',
+  auth: 'none',
+  summary:
+    "Email links: 302 to the account's hosted link, reused while fresh (HOSTED_LINK_REUSE); 429 past RECONNECT_PAGE_RATE_LIMIT",
+  params: accountParams,
+  query: tokenQuery,
+  responses: { 302: null, 401: 'html', 404: 'html', 429: 'html', 503: 'html' },
+  errors: [],
+  use: (deps) => [reconnectLink(deps), ...reconnectPageRateLimit(deps.config.RECONNECT_PAGE_RATE_LIMIT)],
+  async handler({ params: { accountId } }, { deps, res }) {
+    const row = await findAccount(deps.db, accountId);
+    if (!row || !row.user_id || row.status === 'DELETED') {
+      res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
+      return;
+    }
+    try {
+      res.redirect(302, await reconnectUrl(deps, row.user_id, accountId));
+    } catch (err) {
+      if (err instanceof UnipileBudgetError) {
+        const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+        res.setHeader('Retry-After', String(seconds));
+        res
+          .status(429)
+          .type('html')
+          .send(page('Try again shortly', `<p>Too many requests right now. Please try again in ${seconds} s.</p>`));
         return;
       }
-      try {
-        res.redirect(302, await reconnectUrl(row.user_id, accountId));
-      } catch (err) {
-        if (err instanceof UnipileBudgetError) {
-          const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
-          res.setHeader('Retry-After', String(seconds));
-          res
-            .status(429)
-            .type('html')
-            .send(page('Try again shortly', `<p>Too many requests right now. Please try again in ${seconds} s.</p>`));
-          return;
-        }
-        deps.logger.warn({ accountId, err: (err as Error).message }, 'reconnect page: no hosted link');
-        res
-          .status(503)
-          .type('html')
-          .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
-      }
-    },
-  );
+      deps.logger.warn({ accountId, err: (err as Error).message }, 'reconnect page: no hosted link');
+      res
+        .status(503)
+        .type('html')
+        .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
+    }
+  },
+});
 
-  return router;
-}
+export const pageRoutes: Route[] = [connectDone, reconnectPage];
