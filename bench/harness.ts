@@ -122,3 +122,8 @@ export async function openLoop(n: number, perSecond: number, call: (i: number) =
     errors,
   };
 }
+
+/** Progress on stderr, so the table on stdout stays clean. */
+export function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}

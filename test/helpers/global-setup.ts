@@ -1,7 +1,8 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { freePort, startTemporalDevServer } from './temporal-dev-server';
+import { freePort } from '../../scripts/toolkit/processes';
+import { startTemporalDevServer } from '../../scripts/toolkit/temporal';
 
 // One Temporal dev server and one workflow bundle for the whole run; each test file gets its own database,
 // task queue, simulator, SMTP peer and API.
@@ -12,10 +13,10 @@ export default async function globalSetup(): Promise<void> {
   rmSync(resolve(tmp, 'reliability.jsonl'), { force: true });
   const port = await freePort();
   // A low continue-as-new suggestion makes the tests cross run boundaries with state carried over.
-  const server = await startTemporalDevServer(port, [
-    '--dynamic-config-value',
-    'limit.historyCount.suggestContinueAsNew=100',
-  ]);
+  const server = await startTemporalDevServer({
+    port,
+    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=100'],
+  });
   (globalThis as { __temporal?: unknown }).__temporal = server;
   process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
 

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { stopProcess } from './temporal-dev-server';
+import { stopProcess } from '../../scripts/toolkit/processes';
 
 export default async function globalTeardown(): Promise<void> {
   await stopProcess((globalThis as { __temporal?: ChildProcess }).__temporal);
