@@ -73,6 +73,11 @@ export class SmtpPeer {
     this.downSince = Date.now();
   }
 
+  /** How long the current outage has lasted so far, in ms (0 when up). */
+  downFor(): number {
+    return this.downSince === undefined ? 0 : Date.now() - this.downSince;
+  }
+
   /** Listens again on the same port; returns how long it was down, in ms. */
   async comeBack(): Promise<number> {
     this.server = this.createServer();

@@ -10,30 +10,73 @@ const DOC = resolve(ROOT, 'docs/RELIABILITY.md');
 
 const cell = (v) => String(v).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+const figure = (v) => (v === null || v === undefined ? 'n/a' : String(v));
+
+function table(rows, failedNames) {
+  return [
+    '| case | result | injected | times | expected | observed | events lost | emails lost | duplicate emails | reproduce |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${cell(r.case)} | ${failedNames.has(r.case) ? '**FAILED**' : 'passed'} | ${cell(r.injected)} | ${r.times} | ` +
+        `${cell(r.expected)} | ${cell(r.observed)} | ${figure(r.eventsLost)} | ${figure(r.emailsLost)} | ` +
+        `${figure(r.duplicateEmails)} | \`${cell(r.command)}\` |`,
+    ),
+  ];
+}
+
 function render(rows, failed, results) {
-  const lost = (k) => rows.reduce((n, r) => n + r[k], 0);
+  const sum = (k) => rows.reduce((n, r) => n + (typeof r[k] === 'number' ? r[k] : 0), 0);
+  const failedNames = new Set(failed.map((f) => f.name));
+  // A failing case without a row (it failed before measuring) is still listed.
+  const unrecorded = failed.filter((f) => !rows.some((r) => r.case === f.name));
+  const byKind = (kind) => rows.filter((r) => (r.kind ?? 'fault') === kind);
   const lines = [
     '# Reliability',
     '',
-    '<!-- Written by the test run (test/helpers/summary-reporter.js) from the rows the fault tests record; do not edit. -->',
+    '<!-- Written by the test run (test/helpers/summary-reporter.js) from the rows the tests record; do not edit. -->',
     '',
     `Last full run: ${new Date().toISOString()} — ${results.numPassedTests} tests passed, ${
       results.numFailedTests + results.numRuntimeErrorTestSuites
-    } failed. Every fault below was injected for real (processes killed, ports closed, peers answering errors) ` +
-      'against the real stack: Temporal dev server, PostgreSQL, SMTP, the Unipile simulator over HTTP.',
+    } failed. Every case runs against the real stack: Temporal, PostgreSQL, SMTP, the Unipile simulator over HTTP.`,
     '',
-    `Totals: **${rows.length}** cases passed, **${failed.length}** failed; events lost **${lost('eventsLost')}**, ` +
-      `emails lost **${lost('emailsLost')}**, duplicate emails **${lost('duplicateEmails')}**.`,
+    'How the columns are counted (each case records its row before its assertions, so a failing case keeps its figures):',
     '',
-    '| case | injected | times | expected | observed | events lost | emails lost | duplicate emails | reproduce |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${cell(r.case)} | ${cell(r.injected)} | ${r.times} | ${cell(r.expected)} | ${cell(r.observed)} | ` +
-        `${r.eventsLost} | ${r.emailsLost} | ${r.duplicateEmails} | \`${cell(r.command)}\` |`,
-    ),
-    ...failed.map((f) => `| ${cell(f.name)} | | | | **FAILED**: ${cell(f.message)} | | | | \`npx jest ${f.file}\` |`),
+    '- **events lost**: webhooks or cookie posts the API accepted that never reached the account, counted through the',
+    '  public surface — the receipts `GET /api/receipts` lists, the `unipileStatus` signals in every run of the',
+    "  account workflow's history, and `event_ignored` entries of the account's events (test/helpers/reliability.ts,",
+    '  `EventLedger`). A dead or still-pending receipt counts as lost.',
+    '- **emails lost** / **duplicate emails**: emails due that the SMTP peer never received, and copies received beyond',
+    '  one per email, read from the SMTP peer the tests run.',
+    '- **n/a**: the case sends no event or no email, so there is nothing to count.',
     '',
+    `Totals: **${rows.length - rows.filter((r) => failedNames.has(r.case)).length}** cases passed, **${failed.length}** failed; ` +
+      `events lost **${sum('eventsLost')}**, emails lost **${sum('emailsLost')}**, duplicate emails **${sum('duplicateEmails')}**.`,
+    '',
+    '## Faults injected for real',
+    '',
+    'Processes killed, ports closed, databases stopped, peers answering errors, clocks skewed.',
+    '',
+    ...table(byKind('fault'), failedNames),
+    '',
+    '## Abuse: one caller against shared capacity and state',
+    '',
+    ...table(byKind('abuse'), failedNames),
+    '',
+    '## Fuzzing: generated hostile requests',
+    '',
+    ...table(byKind('fuzz'), failedNames),
+    '',
+    ...(unrecorded.length
+      ? [
+          '## Failed before recording a row',
+          '',
+          '| case | message | reproduce |',
+          '|---|---|---|',
+          ...unrecorded.map((f) => `| ${cell(f.name)} | ${cell(f.message)} | \`npx jest ${f.file}\` |`),
+          '',
+        ]
+      : []),
   ];
   return lines.join('\n');
 }

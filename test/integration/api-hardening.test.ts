@@ -36,13 +36,14 @@ describe('API hardening', () => {
     const accepted = all.filter((s) => s === 200).length;
     const stored = await stack.db('webhook_receipts').where({ account_id: account.id }).count<{ count: string }[]>();
     recordReliability({
+      kind: 'abuse',
       injected: '30 webhooks from one address, alternating three spellings of the account-status route',
       times: 30,
       expected: 'one budget of WEBHOOK_RATE_LIMIT (20) for the route, whatever its spelling; only accepted ones stored',
       observed: `${accepted} accepted, ${all.length - accepted} answered 429, ${stored[0]!.count} stored`,
       eventsLost: accepted - Number(stored[0]!.count),
       // CONNECTING owes no email: any sent would be one too many.
-      emailsLost: 0,
+      emailsLost: null,
       duplicateEmails: stack.smtp.messages.length - mailsBefore,
     });
     expect(all.every((s) => s === 200 || s === 429)).toBe(true);
@@ -79,14 +80,15 @@ describe('API hardening', () => {
           if ((await limiter.getKey(key)) !== undefined) entries++;
       }
       recordReliability({
+        kind: 'abuse',
         injected: `${tokens.length} cookie posts from one address, each with a new random token`,
         times: tokens.length,
         expected: `cut at the address limit (${addressLimit}); no limiter entry for a token refused by it`,
         observed: `${statuses.filter((s) => s === 429).length} answered 429; ${entries} per-token entries after the cut`,
         // Posts answered 202 that the route never handled (none may be lost behind the limiters).
         eventsLost: statuses.filter((s) => s === 202).length - handled,
-        emailsLost: 0,
-        duplicateEmails: 0,
+        emailsLost: null,
+        duplicateEmails: null,
       });
       expect(statuses.slice(0, addressLimit).every((s) => s === 202)).toBe(true);
       expect(statuses.slice(addressLimit).every((s) => s === 429)).toBe(true);

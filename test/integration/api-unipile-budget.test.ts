@@ -51,13 +51,14 @@ describe("Unipile calls the API makes on users' behalf", () => {
     const made = hostedLinkCalls().length - before;
     const urls = new Set(answers.map((a) => a.location));
     recordReliability({
+      kind: 'abuse',
       injected: '50 opens at once of one account’s emailed reconnect link',
       times: 50,
       expected: 'every open redirected to the same hosted link; Unipile asked for 1',
       observed: `${answers.filter((a) => a.status === 302).length} × 302 to ${urls.size} distinct URL(s); ${made} hosted link(s) made at Unipile`,
-      eventsLost: 0,
-      emailsLost: 0,
-      duplicateEmails: 0,
+      eventsLost: null,
+      emailsLost: null,
+      duplicateEmails: null,
     });
     expect(answers.map((a) => a.status)).toEqual(Array(50).fill(302));
     expect(urls.size).toBe(1);
@@ -101,13 +102,14 @@ describe("Unipile calls the API makes on users' behalf", () => {
     // Another account's link, from the same address, is not affected.
     const otherAnswer = await open(reconnectLinkPath(stack.config.SIGNING_SECRET, other));
     recordReliability({
+      kind: 'abuse',
       injected: `${PAGE_LIMIT + 5} opens in a row of one account’s reconnect link (limit ${PAGE_LIMIT} a minute)`,
       times: PAGE_LIMIT + 5,
       expected: `${PAGE_LIMIT} redirects, then 429 with Retry-After; another account unaffected`,
       observed: `${answers.filter((a) => a.status === 302).length} × 302, ${limited.length} × 429; other account ${otherAnswer.status}`,
-      eventsLost: 0,
-      emailsLost: 0,
-      duplicateEmails: 0,
+      eventsLost: null,
+      emailsLost: null,
+      duplicateEmails: null,
     });
     expect(answers.slice(0, PAGE_LIMIT).every((a) => a.status === 302)).toBe(true);
     expect(limited).toHaveLength(5);
@@ -131,13 +133,14 @@ describe("Unipile calls the API makes on users' behalf", () => {
     }
     const limited = answers.filter((a) => a.status === 429);
     recordReliability({
+      kind: 'abuse',
       injected: `valid reconnect links of ${answers.length} different accounts opened from one address, after 50 forged ones`,
       times: answers.length + forged.length,
       expected: `forged: 401 each; at most ${4 * PAGE_LIMIT} a minute from one address, then 429`,
       observed: `forged: ${forged.filter((a) => a.status === 401).length} × 401; valid: ${answers.length - limited.length} answered, then ${limited.length} × 429`,
-      eventsLost: 0,
-      emailsLost: 0,
-      duplicateEmails: 0,
+      eventsLost: null,
+      emailsLost: null,
+      duplicateEmails: null,
     });
     expect(limited).toHaveLength(1);
     expect(Number(limited[0]!.retryAfter)).toBeGreaterThan(0);
@@ -165,13 +168,14 @@ describe("Unipile calls the API makes on users' behalf", () => {
     const ok = answers.filter((a) => a.status === 200 || a.status === 201).length;
     const limited = answers.filter((a) => a.status === 429);
     recordReliability({
+      kind: 'abuse',
       injected: `${answers.length} Unipile-backed API calls at once (connect-link, reconnect-link, health?fresh=true), UNIPILE_API_MAX_RPS=${MAX_RPS}`,
       times: answers.length,
       expected: `at most ${budget} reach Unipile in ${elapsedMs} ms, the rest 429 rate_limited with Retry-After`,
       observed: `${ok} answered, ${limited.length} × 429; Unipile saw ${seen}`,
-      eventsLost: 0,
-      emailsLost: 0,
-      duplicateEmails: 0,
+      eventsLost: null,
+      emailsLost: null,
+      duplicateEmails: null,
     });
     expect(seen).toBeLessThanOrEqual(budget);
     expect(ok).toBe(seen); // each answered call made exactly one Unipile call; a refused one made none

@@ -101,6 +101,7 @@ describe('cookie reconnect budget', () => {
     const unforwarded = (await receipts('pending')) + (await receipts('dead'));
     const emails = stack.smtp.messages.filter((m) => m.to.includes('budget-1@example.test')).length;
     recordReliability({
+      kind: 'abuse',
       injected: `${COOKIES} different random li_at cookies posted through the extension endpoint in ${Math.round(postedMs / 1000)} s for one LinkedIn account in an open CREDENTIALS incident`,
       times: COOKIES,
       expected: `1 immediate reconnect, then at most one per CONNECT_RETRY_INTERVAL (${INTERVAL_MS / 1000} s), the newest cookie in the last: ≤ ${budget} in ${Math.round(elapsedMs / 1000)} s`,

@@ -122,6 +122,7 @@ describe('operations endpoints and outgoing events under attack', () => {
     const sent = mails();
     const eventsLost = (webhookStatus === 200 ? 0 : 1) + (view.status === 'CREDENTIALS' ? 0 : 1);
     recordReliability({
+      kind: 'abuse',
       injected: '400 concurrent anonymous GETs (200 /readyz, 200 /metrics) with a CREDENTIALS webhook among them',
       times: answers.length,
       expected:
