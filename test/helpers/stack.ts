@@ -233,8 +233,21 @@ export class Stack {
     return this.db('accounts').where({ account_id: accountId }).first();
   }
 
+  /** The account's history, oldest first, as a backend reads it (GET /api/accounts/:id/events, every page). */
   async events(accountId: string): Promise<{ type: string; data: any }[]> {
-    return this.db('account_events').where({ account_id: accountId }).orderBy('id');
+    const items: { type: string; data: any }[] = [];
+    let before: number | null = null;
+    do {
+      const res = await this.api$(
+        'GET',
+        `/api/accounts/${accountId}/events?limit=200${before ? `&before=${before}` : ''}`,
+      );
+      if (res.status === 404) return [];
+      if (res.status !== 200) throw new Error(`GET /api/accounts/${accountId}/events answered ${res.status}`);
+      items.push(...res.json.items);
+      before = res.json.nextCursor;
+    } while (before);
+    return items.reverse();
   }
 
   async waitForEvent(accountId: string, type: string, count = 1): Promise<void> {

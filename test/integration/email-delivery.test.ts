@@ -1,9 +1,8 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities';
+import { createBookkeepingActivities } from '../../src/activities/bookkeeping';
 import { CookieCipher } from '../../src/platform/cipher';
 import { createMailer } from '../../src/email/mailer';
 import { UnipileApi } from '../../src/unipile/unipile-api';
-import { recordReliability } from '../helpers/reliability';
 import { Stack, sleep } from '../helpers/stack';
 
 // The email activity against the real database and a real SMTP peer: no email lost, none sent twice on purpose.
@@ -12,14 +11,14 @@ describe('email delivery', () => {
   beforeAll(() => stack.start());
   afterAll(() => stack.stop());
 
-  const activities = (smtpUrl = stack.config.SMTP_URL) =>
-    createActivities({
+  const activities = (smtpUrl = stack.config.SMTP_URL, publicBaseUrl = stack.config.PUBLIC_BASE_URL) =>
+    createBookkeepingActivities({
       db: stack.db,
       mailer: createMailer(smtpUrl),
       unipile: new UnipileApi(stack.sim.url, stack.apiKey, 5000),
       cipher: new CookieCipher(stack.config.COOKIE_ENCRYPTION_KEY),
       forwarding: { kick: () => undefined },
-      publicBaseUrl: stack.config.PUBLIC_BASE_URL,
+      publicBaseUrl,
       signingSecret: stack.config.SIGNING_SECRET,
       mailFrom: stack.config.MAIL_FROM,
       cookieStaleAfterMs: stack.config.COOKIE_STALE_AFTER,
@@ -68,23 +67,24 @@ describe('email delivery', () => {
       send_attempts: 2,
       message_id: `<${accountId}.1.reconnect_needed.0@127.0.0.1>`,
     });
-    recordReliability({
-      injected: 'an email send cut off between its claim and SMTP’s answer (SMTP holding the message)',
-      times: 1,
-      expected: 'no second copy while the claim may be live; re-sent once with the same Message-ID after',
-      observed: `${mails.length} email(s) delivered, Message-ID ${mails[0]!.messageId}`,
-      eventsLost: 0,
-      emailsLost: Math.max(0, 1 - mails.length),
-      duplicateEmails: Math.max(0, mails.length - 1),
-    });
   });
 
   test('an exception while building the email leaves nothing claimed, and a provider named like a prototype key works', async () => {
     const accountId = await account('proto', 'constructor');
-    expect(await send({ accountId, incidentId: 1, kind: 'reconnect_needed', seq: 0 })).toEqual({ outcome: 'sent' });
+    const input = { accountId, incidentId: 1, kind: 'reconnect_needed' as const, seq: 0 };
+    // A base URL that cannot be parsed makes building the message (its links, its Message-ID) throw.
+    const unbuildable = activities(stack.config.SMTP_URL, 'not a url');
+    const failure = await new MockActivityEnvironment().run(unbuildable.sendAccountEmail, input).catch((e: Error) => e);
+    const claims = await stack.db('email_log').where({ account_id: accountId });
+    expect(failure).toBeInstanceOf(Error);
+    expect(claims).toEqual([]); // nothing claimed: the retry is not blocked by a claim of its own
+    expect(mailsTo('proto')).toHaveLength(0);
+    // The retry, with the message buildable again, sends at once.
+    expect(await send(input)).toEqual({ outcome: 'sent' });
     const [mail] = mailsTo('proto');
     expect(mail!.subject).toContain('constructor');
     expect(mail!.html).toContain('constructor');
+    expect((await stack.db('email_log').where({ account_id: accountId }).first()).send_attempts).toBe(1);
   });
 
   test('SMTP refusing: the try fails and is retried; the retry sends it', async () => {

@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { CookieCipher, cookieAad } from '../../src/platform/cipher';
+import { loadConfigPart } from '../../src/platform/config';
 import { AccountRecoveryKey } from '../../src/workflows/account/contract';
 import { spawnTs } from '../helpers/processes';
 import { sleep, Stack, waitFor } from '../helpers/stack';
@@ -160,24 +162,62 @@ describe('README promises', () => {
     expect(text).toMatch(/unipile_backend_events\{state="pending"\} 0/);
   });
 
-  test('npm run cookies:rotate re-encrypts under the new key and says how many rows it rewrote', async () => {
+  test('npm run cookies:rotate re-encrypts every row under the new key, v1 rows included; each still opens', async () => {
     await stack.linkedinAccount('rotate-cli', 'member-rot-cli', 'AQEDArotate-cli-cookie', null);
-    const keys = `k9:${randomBytes(32).toString('base64')},${stack.env.COOKIE_ENCRYPTION_KEY}`;
+    await stack.linkedinAccount('rotate-v1', 'member-rot-v1', 'AQEDArotate-v1-cookie', null);
+    // One row in the first release's format (v1: associated data joined with ':'), which is only ever read.
+    const [oldKeyId, oldKeyText] = stack.env.COOKIE_ENCRYPTION_KEY!.split(':') as [string, string];
+    const v1 = (plaintext: string, aad: readonly string[]) => {
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', Buffer.from(oldKeyText, 'base64'), iv, { authTagLength: 16 });
+      cipher.setAAD(Buffer.from(aad.join(':'), 'utf8'));
+      const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return ['v1', oldKeyId, ...[iv, cipher.getAuthTag(), data].map((b) => b.toString('base64url'))].join('.');
+    };
+    await stack
+      .db('linkedin_sessions')
+      .where({ user_id: 'rotate-v1' })
+      .update({ li_at: v1('AQEDArotate-v1-cookie', cookieAad('rotate-v1', 'member-rot-v1')) });
+
+    const newKey = `k9:${randomBytes(32).toString('base64')}`;
     const run = async () => {
       const output: string[] = [];
       const child = spawnTs(
         'src/commands/rotate-cookie-keys.ts',
-        { DATABASE_URL: stack.env.DATABASE_URL!, COOKIE_ENCRYPTION_KEY: keys },
+        {
+          DATABASE_URL: stack.env.DATABASE_URL!,
+          COOKIE_ENCRYPTION_KEY: `${newKey},${stack.env.COOKIE_ENCRYPTION_KEY}`,
+        },
         output,
       );
       const code = await new Promise((r) => child.once('exit', r));
       return { code, text: output.join('') };
     };
     const first = await run();
-    expect(first.code).toBe(0);
-    expect(first.text).toMatch(/re-encrypted [1-9]\d* session\(s\) under key k9/);
     const second = await run();
+    // What is at rest afterwards: every row under k9 in the current format, and the new key alone opens each one.
+    const rows = (await stack.db('linkedin_sessions').whereIn('user_id', ['rotate-cli', 'rotate-v1'])) as {
+      user_id: string;
+      linkedin_member_id: string;
+      li_at: string;
+      cookie_key_id: string;
+    }[];
+    const newOnly = new CookieCipher(
+      loadConfigPart(['COOKIE_ENCRYPTION_KEY'], { COOKIE_ENCRYPTION_KEY: newKey }).COOKIE_ENCRYPTION_KEY,
+    );
+    const opened = rows.map((r) => ({
+      user: r.user_id,
+      format: r.li_at.split('.').slice(0, 2).join('.'),
+      keyId: r.cookie_key_id,
+      liAt: newOnly.decrypt(r.li_at, cookieAad(r.user_id, r.linkedin_member_id)),
+    }));
+    expect(first.code).toBe(0);
+    expect(first.text).toMatch(/re-encrypted [2-9]\d* session\(s\) under key k9/);
     expect(second.text).toContain('re-encrypted 0 session(s) under key k9');
+    expect(opened.sort((x, y) => x.user.localeCompare(y.user))).toEqual([
+      { user: 'rotate-cli', format: 'v2.k9', keyId: 'k9', liAt: 'AQEDArotate-cli-cookie' },
+      { user: 'rotate-v1', format: 'v2.k9', keyId: 'k9', liAt: 'AQEDArotate-v1-cookie' },
+    ]);
   });
 });
 
