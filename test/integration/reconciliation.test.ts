@@ -1,4 +1,5 @@
 import { reconcileScheduleId, type ReconcileSummary } from '../../src/workflows/reconcile/contract';
+import { maybeRecordHistory } from '../helpers/histories';
 import { reconcileNow as reconcileRun } from '../helpers/reconcile';
 import { sleep, Stack, waitFor } from '../helpers/stack';
 
@@ -31,10 +32,14 @@ describe('reconciliation with Unipile', () => {
     stack.sim.accounts.delete(vanished);
     const stranger = stack.sim.createAccount({ type: 'TELEGRAM' });
 
-    const summary = await reconcileNow(stack);
+    const first = await reconcileRun(stack);
     // Unipile's first 404 for the vanished account decides nothing; its second, in the next run, deletes it.
-    expect(summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, missing: 1, gone: 0 });
-    expect(await reconcileNow(stack)).toMatchObject({ incomplete: false, missing: 1, gone: 1 });
+    expect(first.summary).toMatchObject({ incomplete: false, differing: 1, unknown: 1, missing: 1, gone: 0 });
+    const second = await reconcileRun(stack);
+    expect(second.summary).toMatchObject({ incomplete: false, missing: 1, gone: 1 });
+    // The scheduled run's two paths (first 404 kept, second 404 deleted) as replay fixtures.
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, first.workflowId, 'reconcile-run-first-404', first.runId);
+    maybeRecordHistory(stack.config.TEMPORAL_ADDRESS, second.workflowId, 'reconcile-run-second-404', second.runId);
 
     await waitFor(async () => (await account(dropped)).status === 'CREDENTIALS', 30_000, 'dropped webhook caught');
     await waitFor(

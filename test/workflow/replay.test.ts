@@ -39,6 +39,7 @@ describe('workflow replay', () => {
       reconnectNowUpdate.name,
       solveCheckpointUpdate.name,
       'connectionWorkflow',
+      'reconcileAccountsWorkflow',
       'reconcileConfirmWorkflow',
       awaitConnectionStepUpdate.name,
       answerConnectionStepUpdate.name,
@@ -55,6 +56,9 @@ describe('workflow replay', () => {
       'connection-expired',
       'connection-chained',
       'connection-qrcode-read-under-cap',
+      // The scheduled reconciliation: a first 404 kept, a second one deleted.
+      'reconcile-run-first-404',
+      'reconcile-run-second-404',
     ])
       expect(files.some((f) => f.startsWith(`${HISTORY_SET}/${scenario}`))).toBe(true);
   });
