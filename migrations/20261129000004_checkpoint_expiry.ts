@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// A checkpoint a real client can answer (SPEC §10.2): the cookie-sync answer and the connections list say until
+// A checkpoint a real client can answer: the cookie-sync answer and the connections list say until
 // when the code is awaited.
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.alterTable('linkedin_sessions', (t) => {

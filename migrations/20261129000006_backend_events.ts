@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// Events pushed to the customer's backend (SPEC §10.3): an outbox written in the same transaction as the account's
+// Events pushed to the customer's backend: an outbox written in the same transaction as the account's
 // history, delivered in order per account by the workers' sender, at least once.
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('backend_events', (t) => {

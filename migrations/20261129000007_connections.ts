@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// Custom-authentication connections (SPEC §10.4): one row per attempt, alive for a few minutes. What the user typed
+// Custom-authentication connections: one row per attempt, alive for a few minutes. What the user typed
 // (password, code) and Unipile's QR payload are stored encrypted only while a step needs them and erased after it.
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('connections', (t) => {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 
-// Reconciliation that never destroys (SPEC §11.1):
+// Reconciliation that never destroys:
 // - accounts.deleted_by: who made the account DELETED (reconcile | unipile | api). Only a reconciliation deletion
 //   can be undone, when Unipile later reports the account alive.
 // - accounts.gone_404_at / gone_404_run: Unipile's first 404 for an account missing from a listing (database clock)

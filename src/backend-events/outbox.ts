@@ -1,4 +1,4 @@
-// Events for the customer's backend (SPEC §10.3), derived from what the account workflow journals and written to
+// Events for the customer's backend, derived from what the account workflow journals and written to
 // the `backend_events` outbox in the same transaction as the account's history, so none is lost or invented.
 import type { Knex } from 'knex';
 import type { JournalEntry } from '../workflows/account/contract';
@@ -60,7 +60,7 @@ export function eventsFromJournal(
       add(entry, 'account.status_changed', { from: d.from, to: d.to, message: d.message });
       if (d.to === 'DELETED') add(entry, 'account.deleted', {});
     }
-    // A reconciliation deletion undone because Unipile reports the account alive (SPEC §11.1).
+    // A reconciliation deletion undone because Unipile reports the account alive.
     if (entry.type === 'account_restored') add(entry, 'account.restored', { by: d.by });
     if (entry.type === 'email' && d.outcome === 'sent') add(entry, 'account.email_sent', { kind: d.kind, seq: d.seq });
   }

@@ -24,7 +24,7 @@ interface OutboxRow {
   attempts: number;
 }
 
-/** `Keeper-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` (SPEC §10.3). */
+/** `Keeper-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`. */
 export function keeperSignature(secret: string, body: string, now = Date.now()): string {
   const t = Math.floor(now / 1000);
   const v1 = createHmac('sha256', secret).update(`${t}.${body}`).digest('hex');

@@ -384,7 +384,7 @@ export class ReceiptForwarder implements Forwarding {
         const status = { message, accountType, receiptId, receivedAt: new Date(row.received_at).toISOString() };
         const deletion = classifyMessage(message) === 'deleted';
         if (row.account_status === 'DELETED') {
-          // Unipile reports alive an account that only reconciliation thought gone: it comes back (SPEC §11.1).
+          // Unipile reports alive an account that only reconciliation thought gone: it comes back.
           if (row.deleted_by === 'reconcile' && !deletion) return this.restore(event.source, status, row);
           // Unipile's own DELETED (or ours through the API) after a reconciliation deletion makes it final.
           if (deletion && row.deleted_by === 'reconcile' && event.source !== 'reconcile') {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-// SPEC §10.1: identifiers are checked at the edge, before anything is stored, so no stored event can carry an id
+// Identifiers are checked at the edge, before anything is stored, so no stored event can carry an id
 // that Temporal or Unipile would refuse (or that would reach another Unipile endpoint).
 
 /** Unipile account ids: short opaque strings (22 characters of [A-Za-z0-9_-] today). */

@@ -112,7 +112,7 @@ export type AccountMessage = { status: StatusEvent } | { linked: AccountLinked }
  * Delivers an event to the account's workflow, starting it if needed (signal-with-start). A deleted account's
  * workflow has completed and its id is not reused, so later events come back as `workflow_closed`; a run that
  * ended any other way is replaced by a new one. The one exception is `restore`: an account that reconciliation
- * deleted and Unipile reports alive gets a new run that starts from the given state (SPEC §11.1).
+ * deleted and Unipile reports alive gets a new run that starts from the given state.
  */
 export async function signalAccount(
   client: Client,

@@ -252,7 +252,7 @@ export interface LinkedinCookieAuth {
   ip?: string;
 }
 
-/** A custom-authentication body: `provider` and that provider's documented fields (SPEC §10.4). */
+/** A custom-authentication body: `provider` and that provider's documented fields. */
 export type CustomAuthBody = { provider: string } & Record<string, string | number>;
 
 export interface UnipileCheckpoint {

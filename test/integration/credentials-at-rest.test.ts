@@ -8,7 +8,7 @@ import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';
 import { freePort } from '../helpers/temporal-dev-server';
 
-// What the user typed is kept (encrypted) only while its connection may still use it (SPEC §10.4): a connection
+// What the user typed is kept (encrypted) only while its connection may still use it: a connection
 // that never starts, one abandoned by a crash, and answers racing for one step leave nothing behind.
 const ciphertexts = (row: Record<string, unknown>) =>
   [row.credentials_ciphertext, row.answer_ciphertext, row.qrcode_ciphertext].filter((c) => c !== null).length;

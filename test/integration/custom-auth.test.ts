@@ -3,7 +3,7 @@ import { unipileTaskQueue } from '../../src/workflows/task-queues';
 import { historyText, maybeRecordHistory } from '../helpers/histories';
 import { Stack, waitFor } from '../helpers/stack';
 
-// Custom authentication for every provider (SPEC §10.4), through the backend API as a product's own connect form
+// Custom authentication for every provider, through the backend API as a product's own connect form
 // would use it, against the simulator over HTTP. Each step waits CHECKPOINT_TIMEOUT (4 s here); QR codes and in-app
 // validations are checked every CONNECTION_POLL_INTERVAL (300 ms here).
 describe('custom authentication: every provider, every step', () => {
@@ -148,7 +148,7 @@ describe('custom authentication: every provider, every step', () => {
     secrets.push('li-pw-2fa');
     expect(res.json.step).toMatchObject({ type: 'checkpoint', checkpoint: '2FA', source: 'APP' });
     expect(Date.parse(res.json.step.expiresAt)).toBeGreaterThan(Date.now());
-    // The user's connections in progress list it, with the checkpoint it waits for (SPEC §10.2).
+    // The user's connections in progress list it, with the checkpoint it waits for.
     const listed = (await stack.api$('GET', '/api/users/ca-2fa/connections')).json.items;
     expect(listed).toEqual([
       {

@@ -101,7 +101,7 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     // Unipile's CREATION_SUCCESS webhook may mark the account OK before the connection has tied the session to it.
     await waitFor(async () => !!(await stack.session('lin-ckpt', 'member-ckpt')).account_id, 10_000, 'session tied');
     expect((await stack.session('lin-ckpt', 'member-ckpt')).account_id).toBe(pending);
-    // The codes went through the connection's row, encrypted, never through Temporal (SPEC §10.4).
+    // The codes went through the connection's row, encrypted, never through Temporal.
     const runs: { workflowId: string; runId: string }[] = [];
     const query = `WorkflowType="connectionWorkflow" AND TaskQueue="${stack.config.TEMPORAL_TASK_QUEUE}"`;
     for await (const wf of stack.client.workflow.list({ query })) runs.push(wf);

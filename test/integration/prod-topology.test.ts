@@ -13,7 +13,7 @@ import { EventLedger, recordReliability } from '../helpers/reliability';
 import { SmtpPeer } from '../helpers/smtp-peer';
 import { waitFor } from '../helpers/stack';
 
-// SPEC §10.5, for real: `npm run prod:local` (its script, run as its own process) brings up the Temporal server
+// The production topology, for real: `npm run prod:local` (its script, run as its own process) brings up the Temporal server
 // built from go.temporal.io/server on this PostgreSQL, two API processes and two workers from lib/. The test talks to
 // it as clients do (HTTP, Temporal's API) and kills processes with SIGKILL by the pids the script printed.
 const ROOT = resolve(__dirname, '../..');

@@ -12,7 +12,7 @@ import { recordReliability } from '../helpers/reliability';
 import { Stack, waitFor } from '../helpers/stack';
 import { freePort } from '../helpers/temporal-dev-server';
 
-// SPEC §11.1: reconciliation never destroys an account that still exists at Unipile. Every case runs real
+// Reconciliation never destroys an account that still exists at Unipile. Every case runs real
 // reconciliation runs (the schedule triggered as an operator would) against the simulator over HTTP.
 
 const statusOf = async (stack: Stack, id: string): Promise<string | undefined> =>

@@ -15,7 +15,7 @@ const facts = (f: Partial<ListingFacts>): ListingFacts => ({
   ...f,
 });
 
-describe('reconciliation rules (SPEC §11.1)', () => {
+describe('reconciliation rules', () => {
   test('the deletion limit: RECONCILE_MAX_DELETIONS when set, else 10 or 1 % of the accounts', () => {
     expect(deletionLimit(undefined, 0)).toBe(10);
     expect(deletionLimit(undefined, 1_099)).toBe(10);
