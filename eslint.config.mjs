@@ -78,11 +78,13 @@ const BOUNDARIES = [
     libraries: [{ regex: packages(HTTP_LIBRARIES), message: NO_HTTP }],
   },
   {
-    // Every part uses the platform, so it uses no part: libraries, its own files, the migrations it runs, and the
-    // workflow contracts (type names, signals, ids, the default task queue) that its Temporal client and config name.
+    // Every part uses the platform, so it uses no part: libraries, its own files, the migrations it runs, the
+    // workflow contracts (type names, signals, ids, the default task queue) that its Temporal client and config name,
+    // and src/common (pure checks it shares with the extension).
     root: 'src/platform',
-    mayImport: ['src/workflows/*/contract', 'src/workflows/task-queues', 'migrations'],
-    message: 'src/platform imports only libraries, other platform files, migrations and workflow contracts.',
+    mayImport: ['src/workflows/*/contract', 'src/workflows/task-queues', 'migrations', 'src/common'],
+    message:
+      'src/platform imports only libraries, other platform files, src/common, migrations and workflow contracts.',
     // Its listen helper takes an Express app, by type only; the HTTP layer itself lives in src/api.
     libraries: [{ regex: packages(HTTP_LIBRARIES), message: NO_HTTP, allowTypeImports: true }],
   },

@@ -1,13 +1,7 @@
 // What the browser extension sends to the API and what it gets back, in one place: the API validates with these
 // schemas and documents them, the extension imports their types only (`import type`, nothing of zod in its bundle).
 import { z } from 'zod';
-
-/**
- * Text PostgreSQL can store (no NUL, no unpaired surrogate), the same check as storableText in src/platform/ids.ts:
- * src/common imports nothing outside itself, since the extension shares it.
- */
-const storableText = () =>
-  z.string().refine((v) => !v.includes('\0') && !/\p{Cs}/u.test(v), 'must not contain NUL or unpaired surrogates');
+import { storableText } from './text';
 
 /** A dotted-quad IPv4 address, as node:net's isIP(v) === 4 accepts it (kept free of Node: the extension reads it). */
 const IPV4_PART = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';

@@ -16,9 +16,5 @@ export const userIdSchema = z
   // Printable: no control characters (NUL included), no lone surrogates; `/` would break paths and ids.
   .refine((v) => !/[\p{Cc}\p{Cs}/]/u.test(v), 'must be printable characters without /');
 
-/**
- * Free text that PostgreSQL can store: no NUL (text columns refuse it) and no lone surrogate (jsonb refuses it).
- * Either would otherwise fail at the insert, a 500 or 503 for input that is simply invalid.
- */
-export const storableText = () =>
-  z.string().refine((v) => !v.includes('\0') && !/\p{Cs}/u.test(v), 'must not contain NUL or unpaired surrogates');
+// Free text PostgreSQL can store: defined in src/common, which the browser extension shares.
+export { storableText } from '../common/text';

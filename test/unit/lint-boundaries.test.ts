@@ -79,6 +79,7 @@ const CASES: Record<string, Case[]> = {
     ['src/platform/config.ts', "import { encrypt } from './cipher';"],
     ['src/platform/db.ts', "import * as core from '../../migrations/20261127000001_core';"],
     ['src/platform/http-listen.ts', "import type { Express } from 'express';"],
+    ['src/platform/ids.ts', "export { storableText } from '../common/text';"],
     ['src/platform/db.ts', "import { accounts } from '../accounts/repository';", PLATFORM],
     ['src/platform/config.ts', "import { accountWorkflow } from '../workflows/account/workflow';", PLATFORM],
     ['src/platform/config.ts', "import { holds } from '../reconcile/holds';", PLATFORM],
