@@ -30,7 +30,11 @@ export interface SyncState {
   needsPairing: boolean;
   /** The member id last seen on a linkedin.com page. */
   memberId: string | null;
-  lastSent: { fingerprint: string; at: number } | null;
+  /**
+   * What was sent last and when; `settlingSince` is when the answers for these cookies started saying the connection
+   * is settling, so follow-ups stop FOLLOW_UP_FOR_MS after that however many were sent (absent in older storage).
+   */
+  lastSent: { fingerprint: string; at: number; settlingSince?: number } | null;
   backoff: { until: number; failures: number } | null;
   answer: (SyncAnswer & { at: number }) | null;
   lastError: { status: number; code: string; message: string; at: number } | null;
@@ -98,7 +102,8 @@ export function decideSync(state: SyncState, view: BrowserView, now: number, tri
   if (trigger === 'startup' || trigger === 'paired' || trigger === 'user') return { send: true };
   if (now - last.at >= RESEND_EVERY_MS) return { send: true };
   const answeredAt = state.answer?.at ?? 0;
-  if (isSettling(state.answer) && now - answeredAt >= FOLLOW_UP_MS && now - last.at < FOLLOW_UP_FOR_MS)
+  const settlingSince = last.settlingSince ?? last.at;
+  if (isSettling(state.answer) && now - answeredAt >= FOLLOW_UP_MS && now - settlingSince < FOLLOW_UP_FOR_MS)
     return { send: true };
   return { send: false, reason: 'up_to_date' };
 }
@@ -132,11 +137,16 @@ function errorOf(outcome: HttpOutcome, now: number): NonNullable<SyncState['last
 /** The state after an answer to a sync that sent `fingerprint`. */
 export function afterSync(state: SyncState, fingerprint: string, outcome: HttpOutcome, now: number): SyncState {
   if (outcome.status === 202) {
+    const answer = outcome.body as SyncAnswer;
+    // Follow-ups for the same cookies keep the time the settling began; new cookies or a settled answer restart it.
+    const previous = state.lastSent;
+    const settlingSince =
+      previous?.fingerprint === fingerprint && isSettling(state.answer) ? (previous.settlingSince ?? previous.at) : now;
     return {
       ...state,
-      lastSent: { fingerprint, at: now },
+      lastSent: { fingerprint, at: now, ...(isSettling(answer) ? { settlingSince } : {}) },
       backoff: null,
-      answer: { ...(outcome.body as SyncAnswer), at: now },
+      answer: { ...answer, at: now },
       lastError: null,
     };
   }
