@@ -1,17 +1,17 @@
 // The parts the benchmark measures, all real: PostgreSQL, a Temporal dev server persisted to a file (or the Temporal
 // at --temporal-address), the API and the worker each in their own process, the Unipile simulator over HTTP, and a
 // bare Express process for the HTTP ceiling.
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import knex, { type Knex } from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../src/platform/db';
 import { UnipileSimulator } from '../src/simulator/unipile-simulator';
-import { freePort, spawnTs, stopAll, stopProcess, waitForHttp } from '../scripts/toolkit/processes';
+import { ROOT, freePort, spawnTs, stopAll, stopProcess, waitForHttp } from '../scripts/toolkit/processes';
 import { DEV_SERVER_SQLITE_PRAGMAS, startTemporalDevServer } from '../scripts/toolkit/temporal';
 import { postJson, round, sleep, until, type LoadResult } from './harness';
 import type { Settings } from './settings';
@@ -23,7 +23,7 @@ export interface Shared {
   rateIds?: string[];
   idleIds?: string[];
   idleSample?: string;
-  idleWatch?: { before: number; after: number };
+  idleWatch?: { accounts: number; before: number; after: number };
   massRuns?: { historyEventsPerIncident: number }[];
 }
 
@@ -44,16 +44,27 @@ export class Bench {
   barePort = 0;
   env: Record<string, string> = {};
   worker?: ChildProcess;
+  readonly startedAt = new Date();
+  readonly loadAtStart = loadavg()[0]!;
 
   constructor(readonly settings: Settings) {}
 
-  /** The machine and the settings, written first in the JSON. */
-  describe(): void {
+  /** The run, the machine and the settings, written first in the JSON (the doc's header is rendered from them). */
+  async describe(): Promise<void> {
+    this.out.run = {
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+      startedAt: this.startedAt.toISOString(),
+      ...gitCommit(),
+    };
     this.out.machine = {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       memoryGb: round(totalmem() / 2 ** 30, 1),
       node: process.version,
+      os: osName(),
+      // Anything else running shares the cores: the load when the run began says whether the machine was quiet.
+      loadAverageAtStart: round(this.loadAtStart, 2),
+      postgres: this.db ? ((await this.db.raw('show server_version')).rows[0]?.server_version ?? null) : 'not used',
       temporal: this.settings.temporalAddress
         ? `external ${this.settings.temporalAddress}`
         : `temporal CLI v1.5.1 start-dev, --db-filename, ${DEV_SERVER_SQLITE_PRAGMAS.join(', ')}`,
@@ -61,7 +72,12 @@ export class Bench {
     const s = this.settings;
     this.out.settings = {
       quick: s.quick,
+      webhooks: s.ingest.webhooks,
+      webhookAccounts: s.ingest.accounts,
       concurrency: s.concurrency,
+      rate: s.rate,
+      reads: s.reads,
+      idleWatchSeconds: s.idleWatchMs / 1000,
       cap: s.cap,
       cachedWorkflows: s.cache,
       idle: s.idle,
@@ -202,6 +218,31 @@ export class Bench {
     if (this.db) await dropDatabase(this.db, this.settings.pg, this.dbName);
     rmSync(this.tmp, { recursive: true, force: true });
   }
+}
+
+/** The commit measured and whether the working tree had changes; nothing outside a git clone. */
+function gitCommit(): { commit?: string; uncommittedChanges?: boolean } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    return {
+      commit: git('rev-parse', '--short', 'HEAD'),
+      uncommittedChanges: git('status', '--porcelain', '--untracked-files=no') !== '',
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** The distribution's name (os-release) and the kernel. */
+function osName(): string {
+  let name = `${type()} ${release()}`;
+  try {
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1];
+    if (pretty) name = `${pretty}, ${type()} ${release()}`;
+  } catch {
+    // not Linux, or no os-release: the kernel alone
+  }
+  return name;
 }
 
 async function dropDatabase(db: Knex, pg: string, name: string): Promise<void> {

@@ -1,16 +1,19 @@
 // npm run bench [-- --quick] [--only <scenario>[,<scenario>]] [--accounts 1000,10000] [--idle 10000] [--cap 50]
-//   [--uncapped 1000,10000] [--concurrency 20] [--temporal-address host:port]
+//   [--uncapped 1000,10000] [--concurrency 20] [--temporal-address host:port] [--write-doc]
 //
 // The event pipeline measured end to end on real parts (bench/environment.ts), one scenario per file in
 // bench/scenarios/, run in order; --only runs some (and the ones they need). Every figure is printed beside the
 // ceiling of the part that limits it, measured in the same run. Prints a Markdown table and writes JSON under
-// bench/results/. Asserts nothing.
+// bench/results/; a full run (or --write-doc) also rewrites docs/BENCHMARKS.md from that JSON. The figures are not
+// asserted; a lost event or a duplicated recovery attempt makes it exit non-zero (after writing everything), so CI fails
+// on one (report.ts countedFailures says why a receipt signalled twice is shown, not failed).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ROOT, stopAll } from '../scripts/toolkit/processes';
 import { Bench, children } from './environment';
 import { log } from './harness';
-import { table } from './report';
+import { writeDoc } from './docs';
+import { countedFailures, eventsTable, table } from './report';
 import { selectScenarios } from './scenarios';
 import { parseSettings } from './settings';
 
@@ -26,7 +29,7 @@ async function main(): Promise<Bench> {
   const bench = new Bench(settings);
   const stack = scenarios.some((s) => s.stack);
   if (stack) await bench.start();
-  bench.describe();
+  await bench.describe();
   for (const scenario of scenarios) {
     if (settings.only) log(`scenario ${scenario.name}`);
     await scenario.run(bench);
@@ -35,14 +38,25 @@ async function main(): Promise<Bench> {
   return bench;
 }
 
-function writeResults(bench: Bench): void {
+async function writeResults(bench: Bench): Promise<void> {
   const dir = resolve(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
+  const finished = new Date();
+  (bench.out.run as Record<string, unknown>).finishedAt = finished.toISOString();
   const quick = bench.settings.quick ? '-quick' : '';
-  const file = resolve(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick}.json`);
+  const file = resolve(dir, `${finished.toISOString().replace(/[:.]/g, '-')}${quick}.json`);
   writeFileSync(file, JSON.stringify(bench.out, null, 2));
-  console.log(table(bench.out, bench.settings.rate));
+  console.log(table(bench.out));
+  const events = eventsTable(bench.out);
+  if (events) console.log(`\n${events}`);
   console.log(`\nJSON: ${file}`);
+  if (bench.settings.writeDoc) console.log(`Doc: ${await writeDoc(bench.out, file)}`);
+  else console.log('Doc: docs/BENCHMARKS.md left as it is (a quick or partial run; --write-doc to rewrite it)');
+  const failures = countedFailures(bench.out);
+  if (failures.length > 0) {
+    console.error(`\nlost events or duplicated attempts:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+    process.exit(1);
+  }
 }
 
 main()

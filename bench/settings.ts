@@ -1,4 +1,4 @@
-// The benchmark's command line: sizes, rates and which scenarios to run.
+// The benchmark's command line: sizes, rates, which scenarios to run and whether the doc is rewritten.
 import { parseArgs } from 'node:util';
 
 export interface Settings {
@@ -23,6 +23,8 @@ export interface Settings {
   temporalAddress?: string;
   /** The scenarios asked for with --only (all when unset). */
   only?: string[];
+  /** Whether the run rewrites docs/BENCHMARKS.md: a full run of every scenario does, or any run with --write-doc. */
+  writeDoc: boolean;
 }
 
 /** What --ingestion-only ran before the benchmark had scenarios: the pipeline, for tuning it. */
@@ -41,6 +43,7 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
       'temporal-address': { type: 'string' },
       only: { type: 'string' },
       'ingestion-only': { type: 'boolean', default: false },
+      'write-doc': { type: 'boolean', default: false },
     },
   });
   const quick = args.quick!;
@@ -65,5 +68,6 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
     apiToken: 'bench-api-token-0123456789',
     temporalAddress: args['temporal-address'],
     only,
+    writeDoc: args['write-doc']! || (!quick && !only),
   };
 }

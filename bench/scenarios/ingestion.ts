@@ -1,9 +1,11 @@
 // Ingestion: webhooks posted end to end (answered, delivered to their workflows, applied to the account rows),
-// beside the HTTP ceiling and the Temporal ceiling measured at the same concurrency.
+// beside the HTTP ceiling and the Temporal ceiling measured at the same concurrency; what became of every event is
+// counted (bench/ledger.ts), so a lost, dead or duplicated one shows.
 import { randomBytes } from 'node:crypto';
 import { signalAccount } from '../../src/platform/temporal-client';
 import type { Bench } from '../environment';
-import { closedLoop, log, postJson, round, until, type LoadResult } from '../harness';
+import { closedLoop, log, postJson, round, sleep, until, type LoadResult } from '../harness';
+import { countEvents, deliveredRate } from '../ledger';
 import type { Scenario } from './scenario';
 
 /** Bare Express parsing the same JSON bodies: what HTTP alone allows on this machine. */
@@ -43,10 +45,11 @@ export interface IngestRound {
   ids: string[];
   answered: LoadResult;
   startedAt: number;
+  /** From the first post to the last receipt forwarded (dead ones are never forwarded). */
   deliveredSeconds: number;
 }
 
-/** Posts the webhooks round-robin over fresh accounts; returns once every one is delivered to its workflow. */
+/** Posts the webhooks round-robin over fresh accounts; returns once none is pending (forwarded or parked dead). */
 export async function ingestRound(bench: Bench, prefix: string): Promise<IngestRound> {
   const { ingest, concurrency } = bench.settings;
   const ids = Array.from(
@@ -57,23 +60,36 @@ export async function ingestRound(bench: Bench, prefix: string): Promise<IngestR
   const answered = await closedLoop(ingest.webhooks, concurrency, (i) =>
     bench.webhook(ids[i % ingest.accounts]!, Math.floor(i / ingest.accounts) % 2 === 0 ? 'CONNECTING' : 'OK'),
   );
-  await until(async () => (await bench.pending()) === 0, 600_000, 'every receipt forwarded', 100);
-  const lastForward = (await bench.db('webhook_receipts').max({ t: 'forwarded_at' }))[0]!.t as Date;
+  await until(async () => (await bench.pending()) === 0, 600_000, 'no receipt pending', 100);
+  const lastForward = (await bench.db('webhook_receipts').where({ state: 'forwarded' }).max({ t: 'forwarded_at' }))[0]!
+    .t as Date;
   return { ids, answered, startedAt, deliveredSeconds: (lastForward.getTime() - startedAt) / 1000 };
 }
 
-/** Waits until every account of a round shows the round's last status. */
-export function allApplied(bench: Bench, ids: string[], what: string): Promise<void> {
+/** How long an account count may stay unchanged before the rest are taken as never coming (an event lost). */
+const STALLED_MS = 120_000;
+
+/**
+ * Waits until every account of a round shows the round's last status; false if the count stopped moving first (an
+ * account whose last event was lost or parked dead never shows it; the events counted say which).
+ */
+export async function allApplied(bench: Bench, ids: string[], what: string): Promise<boolean> {
   const { ingest } = bench.settings;
   const finalStatus = Math.floor((ingest.webhooks - 1) / ingest.accounts) % 2 === 0 ? 'CONNECTING' : 'OK';
-  return until(
-    async () =>
-      Number(
-        (await bench.db('accounts').whereIn('account_id', ids).where({ status: finalStatus }).count({ n: '*' }))[0]!.n,
-      ) === ids.length,
-    600_000,
-    what,
-  );
+  let most = -1;
+  let movedAt = Date.now();
+  for (;;) {
+    const applied = Number(
+      (await bench.db('accounts').whereIn('account_id', ids).where({ status: finalStatus }).count({ n: '*' }))[0]!.n,
+    );
+    if (applied === ids.length) return true;
+    if (applied > most) [most, movedAt] = [applied, Date.now()];
+    else if (Date.now() - movedAt > STALLED_MS) {
+      log(`${what}: ${applied} of ${ids.length} accounts, none more in ${STALLED_MS / 1000} s`);
+      return false;
+    }
+    await sleep(200);
+  }
 }
 
 export const ingestion: Scenario = {
@@ -86,9 +102,10 @@ export const ingestion: Scenario = {
     const temporal = await temporalCeiling(bench);
     log(`ingestion: ${ingest.webhooks} webhooks for ${ingest.accounts} accounts`);
     const round1 = await ingestRound(bench, 'ing');
-    await allApplied(bench, round1.ids, 'every account applied its last event');
+    const everyApplied = await allApplied(bench, round1.ids, 'every account applied its last event');
     const appliedSeconds = (Date.now() - round1.startedAt) / 1000;
-    const deliveredPerSecond = round(ingest.webhooks / round1.deliveredSeconds, 1);
+    const events = await countEvents(bench, round1.ids, round1.answered);
+    const deliveredPerSecond = deliveredRate(events, round1.deliveredSeconds);
     bench.out.ingestion = {
       webhooks: ingest.webhooks,
       accounts: ingest.accounts,
@@ -97,11 +114,13 @@ export const ingestion: Scenario = {
       temporalCeiling: temporal,
       everyEventInItsWorkflowSeconds: round(round1.deliveredSeconds, 2),
       deliveredPerSecond,
-      everyEventAppliedSeconds: round(appliedSeconds, 2),
+      everyEventAppliedSeconds: everyApplied ? round(appliedSeconds, 2) : null,
       ratioToTemporalCeiling: round(deliveredPerSecond / temporal.perSecond, 2),
+      events,
     };
     bench.shared.temporalCeiling = temporal;
     bench.shared.ingestIds = round1.ids;
     log(`ingestion: delivered ${deliveredPerSecond}/s vs raw signalWithStart ${temporal.perSecond}/s`);
+    log(`ingestion events: ${JSON.stringify(events)}`);
   },
 };
