@@ -1,5 +1,5 @@
 // The Temporal client side: connecting, registering search attributes and delivering events to account workflows.
-// Workflows are started by type name with the input types of the shared definitions, so nothing here imports
+// Workflows are started by type name with the input types of the workflow contracts, so nothing here imports
 // workflow code (and the activities that use it form no import cycle).
 import {
   Client,

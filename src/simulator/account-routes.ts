@@ -1,4 +1,4 @@
-// Accounts in the simulator: list, read, restart, LinkedIn cookie connect/reconnect, delete (unipile-api.md §3).
+// Accounts in the simulator: list, read, restart, LinkedIn cookie connect/reconnect, delete.
 import type { Express, Response } from 'express';
 import { errorBody, newId, type SimulatorCore } from './sim-state';
 

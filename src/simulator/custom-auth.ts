@@ -1,4 +1,4 @@
-// Custom (native) authentication in the simulator, for every provider (unipile-api.md §3.2–3.4): credentials for
+// Custom (native) authentication in the simulator, for every provider: credentials for
 // LinkedIn, Instagram, Messenger and Twitter, IMAP/SMTP for MAIL, QR codes for WhatsApp and Telegram, and the
 // checkpoints Unipile answers with — chained, switched with TRY_ANOTHER_WAY, resent, approved in the app or scanned.
 // Scripts decide the outcome of each call (`connect`, `reconnect`, `checkpoint` operations); control endpoints under

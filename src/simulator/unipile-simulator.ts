@@ -111,7 +111,7 @@ export class UnipileSimulator implements SimulatorCore {
     return true;
   }
 
-  /** Unipile's error body (unipile-api.md §6). */
+  /** Unipile's error body (status, type, title, detail). */
   errorBody(status: number, type: string, title: string, detail?: string) {
     return errorBody(status, type, title, detail);
   }

@@ -1,4 +1,4 @@
-// Webhooks CRUD in the simulator (unipile-api.md §3.7).
+// Webhooks CRUD in the simulator, as Unipile's API has them.
 import type { Express } from 'express';
 import { errorBody, newId, type SimWebhook, type SimulatorCore } from './sim-state';
 

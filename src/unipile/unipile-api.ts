@@ -191,7 +191,7 @@ export class UnipileApi {
 
   /**
    * POST /api/v1/accounts with any provider's body (credentials, IMAP/SMTP, or nothing for a QR code), through the
-   * SDK's transport: one call for every provider, the body exactly as unipile-api.md §3.2 documents it.
+   * SDK's transport: one call for every provider, the body exactly as Unipile documents it.
    */
   connectAccount(body: CustomAuthBody): Promise<ConnectAnswer> {
     return this.call('connect', () =>
@@ -243,7 +243,7 @@ export class UnipileApi {
   }
 }
 
-/** LinkedIn cookie authentication body (unipile-api.md §3.2); only documented fields. */
+/** LinkedIn cookie authentication body, as Unipile documents it; only documented fields. */
 export interface LinkedinCookieAuth {
   access_token: string;
   premium_token?: string;

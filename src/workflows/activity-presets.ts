@@ -1,6 +1,6 @@
 // Retry and timeout presets for every activity a workflow calls, in one place so they cannot drift apart. Pure
-// values (no I/O): safe inside the workflow sandbox. Retry options are not part of a workflow's history, so a
-// change here needs no `patched()`. Which task queue an activity runs on is decided by the proxy (./activities).
+// values (no I/O): safe inside the workflow sandbox. Retry options are recorded when an activity is scheduled, but
+// replay does not compare them, so a change here needs no `patched()`. Which task queue an activity runs on is decided by the proxy (./activities).
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { RecoveryPolicy } from './account/contract';
 
@@ -19,7 +19,8 @@ const preset = (p: ActivityPreset): ActivityPreset => p;
 
 /**
  * Our own records from a workflow that must never stop: retried until the database answers, with backoff capped at a
- * minute. The account workflow, a connection's last record, and a confirmed reconciliation hold use it.
+ * minute. The account workflow, the LinkedIn cookie connection, a connection's last record, and a confirmed
+ * reconciliation hold use it.
  */
 export const BOOKKEEPING = preset({
   startToCloseTimeout: '30s',

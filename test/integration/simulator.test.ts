@@ -4,7 +4,7 @@ import { UnipileSimulator } from '../../src/simulator/unipile-simulator';
 import { UnipileApi, UnipileCallError } from '../../src/unipile/unipile-api';
 import { waitFor } from '../helpers/stack';
 
-// The simulator must answer like Unipile (unipile-api.md), seen through the official SDK wrapper we use.
+// The simulator must answer like Unipile's documented API, seen through the official SDK wrapper we use.
 describe('Unipile simulator', () => {
   const sim = new UnipileSimulator({ apiKey: 'key', webhookRetryDelayMs: 20 });
   let api: UnipileApi;

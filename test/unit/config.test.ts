@@ -28,7 +28,7 @@ describe('configuration', () => {
     expect(() => parseDuration('soon')).toThrow('not a duration');
   });
 
-  test('defaults follow the spec', () => {
+  test('defaults are the documented ones (docs/CONFIGURATION.md)', () => {
     const c = loadConfig(base);
     expect(c).toMatchObject({
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
