@@ -45,6 +45,9 @@ function responsesOf(route: Route) {
   // Pages check their signed link first: a request that would fail a schema is refused before, as a page.
   if ((route.params || route.query || route.body) && route.audience !== 'pages') errors.add(400);
   if (route.auth !== 'none') errors.add(401);
+  // Answered by the body parsers before the route (src/api/app.ts): too large, and, for JSON routes, not JSON.
+  if (route.body) errors.add(413);
+  if (route.body && !route.rawJsonBody) errors.add(415);
   for (const status of [...errors].sort((a, b) => a - b)) {
     if (responses[status]) continue;
     responses[status] = {
