@@ -48,8 +48,9 @@ export function sendError(res: Response, status: number, code: string, message: 
 }
 
 /** A 400 naming every invalid field: `AccountStatus.account_id: Required`. */
-export function validationError(error: ZodError): HttpError {
-  const problems = error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);
+/** A 400 naming each invalid field; an issue about the whole part (an unknown key, say) names the part. */
+export function validationError(error: ZodError, part: 'params' | 'query' | 'body' = 'body'): HttpError {
+  const problems = error.issues.map((i) => `${i.path.length ? i.path.join('.') : part}: ${i.message}`);
   return new HttpError(400, 'invalid_request', problems.join('; '));
 }
 

@@ -109,18 +109,18 @@ function parseJson(raw: unknown): unknown {
 
 /** Params, query and body, in that order, each by its schema. */
 function readInput(route: Route, req: Request, deps: ApiDeps): { params: unknown; query: unknown; body: unknown } {
-  const part = (schema: ZodTypeAny | undefined, value: () => unknown) => {
+  const part = (name: 'params' | 'query' | 'body', schema: ZodTypeAny | undefined, value: () => unknown) => {
     if (!schema) return undefined;
     const parsed = schema.safeParse(value());
     if (parsed.success) return parsed.data as unknown;
     route.onRefused?.(deps, 'invalid');
-    throw validationError(parsed.error);
+    throw validationError(parsed.error, name);
   };
   return {
-    params: part(route.params, () => req.params ?? {}),
-    query: part(route.query, () => req.query ?? {}),
+    params: part('params', route.params, () => req.params ?? {}),
+    query: part('query', route.query, () => req.query ?? {}),
     // A request without a body is checked as `{}`, so that the 400 names the missing fields.
-    body: part(route.body, () => (route.rawJsonBody ? parseJson(req.body) : (req.body ?? {}))),
+    body: part('body', route.body, () => (route.rawJsonBody ? parseJson(req.body) : (req.body ?? {}))),
   };
 }
 
