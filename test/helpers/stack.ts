@@ -229,6 +229,25 @@ export class Stack {
     return last;
   }
 
+  /**
+   * Stores a status receipt as the forwarder parks it after RECEIPT_MAX_ATTEMPTS refusals (a fault set up directly:
+   * no client can make Temporal refuse on cue), so a case can replay it as an operator would. Returns its id.
+   */
+  async parkDeadReceipt(accountId: string, message: string, accountType = 'WHATSAPP'): Promise<number> {
+    const [row] = await this.db('webhook_receipts')
+      .insert({
+        source: 'account_status',
+        account_id: accountId,
+        message,
+        payload: JSON.stringify({ AccountStatus: { account_id: accountId, account_type: accountType, message } }),
+        state: 'dead',
+        forward_attempts: 5,
+        last_error: 'refused by Temporal',
+      })
+      .returning('id');
+    return Number(row.id);
+  }
+
   accountRow(accountId: string) {
     return this.db('accounts').where({ account_id: accountId }).first();
   }

@@ -103,22 +103,7 @@ describe('API hardening', () => {
     const controlAccount = await stack.connectedAccount({ userId: 'fresh-user', provider: 'WHATSAPP' });
     // A CREDENTIALS receipt the forwarder parked as dead (Temporal refused it RECEIPT_MAX_ATTEMPTS times), as an
     // operator finds it in GET /api/receipts.
-    const parkDead = async (accountId: string, message: string) => {
-      const [row] = await stack
-        .db('webhook_receipts')
-        .insert({
-          source: 'account_status',
-          account_id: accountId,
-          message,
-          payload: JSON.stringify({ AccountStatus: { account_id: accountId, account_type: 'WHATSAPP', message } }),
-          state: 'dead',
-          forward_attempts: 5,
-          last_error: 'refused by Temporal',
-        })
-        .returning('id');
-      return Number(row.id);
-    };
-    const staleId = await parkDead(staleAccount, 'CREDENTIALS');
+    const staleId = await stack.parkDeadReceipt(staleAccount, 'CREDENTIALS');
     // Then the account is reported OK again, and that newer event is forwarded.
     expect((await stack.postWebhook(staleAccount, 'OK', 'WHATSAPP')).status).toBe(200);
     await waitFor(
@@ -128,7 +113,7 @@ describe('API hardening', () => {
       'the newer OK forwarded',
     );
     // The control: a dead CREDENTIALS that nothing newer has overtaken.
-    const controlId = await parkDead(controlAccount, 'CREDENTIALS');
+    const controlId = await stack.parkDeadReceipt(controlAccount, 'CREDENTIALS');
 
     const dead = (await stack.api$('GET', '/api/receipts?state=dead')).json.items.map((r: { id: number }) => r.id);
     expect(dead).toEqual(expect.arrayContaining([staleId, controlId]));

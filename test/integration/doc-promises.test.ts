@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { signToken } from '../../src/platform/tokens';
+import { serve } from '../helpers/http-peer';
 import { spawnTs } from '../helpers/processes';
 import { cookieBody, Stack, waitFor } from '../helpers/stack';
 import { freePort, stopProcess } from '../helpers/temporal-dev-server';
@@ -457,26 +457,21 @@ describe('docs/BACKEND-EVENTS.md: a refused event is retried 1 s doubling, parke
   let receiver: Server;
   let stack: Stack;
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        const event = JSON.parse(raw) as (typeof delivered)[number];
-        if (event.data.userId === watched && (refusedId ?? event.id) === event.id) {
-          refusedId = event.id;
-          tries.push(Date.now());
-          res.writeHead(503).end();
-          return;
-        }
-        delivered.push(event);
-        res.writeHead(204).end();
-      });
+    const peer = await serve((_req, body, res) => {
+      const event = JSON.parse(body) as (typeof delivered)[number];
+      if (event.data.userId === watched && (refusedId ?? event.id) === event.id) {
+        refusedId = event.id;
+        tries.push(Date.now());
+        res.writeHead(503).end();
+        return;
+      }
+      delivered.push(event);
+      res.writeHead(204).end();
     });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const { port } = receiver.address() as AddressInfo;
+    receiver = peer.server;
     stack = await new Stack({
       env: {
-        BACKEND_WEBHOOK_URL: `http://127.0.0.1:${port}/events`,
+        BACKEND_WEBHOOK_URL: `${peer.url}/events`,
         BACKEND_WEBHOOK_SECRET: 'backend-secret-0123456789',
         BACKEND_WEBHOOK_RETRY_FOR: '6s',
         OPS_CACHE_TTL: '100ms',

@@ -185,22 +185,7 @@ describe('OpenAPI', () => {
     await call('post', '/api/extension/linkedin-cookies', '/api/extension/linkedin-cookies', cookies, bearer);
 
     // Receipts: a dead one replayed (202), and one overtaken by a newer applied status (200, stale).
-    const parkDead = async (message: string) => {
-      const [row] = await stack
-        .db('webhook_receipts')
-        .insert({
-          source: 'account_status',
-          account_id: accountId,
-          message,
-          payload: JSON.stringify({ AccountStatus: { account_id: accountId, account_type: 'WHATSAPP', message } }),
-          state: 'dead',
-          forward_attempts: 5,
-          last_error: 'refused by Temporal',
-        })
-        .returning('id');
-      return Number(row.id);
-    };
-    const staleId = await parkDead('CREDENTIALS');
+    const staleId = await stack.parkDeadReceipt(accountId, 'CREDENTIALS');
     await stack.db('webhook_receipts').insert({
       source: 'account_status',
       account_id: accountId,
@@ -210,7 +195,7 @@ describe('OpenAPI', () => {
       outcome: 'signalled',
       forwarded_at: new Date(),
     });
-    const deadId = await parkDead('CREDENTIALS');
+    const deadId = await stack.parkDeadReceipt(accountId, 'CREDENTIALS');
     await call('get', '/api/receipts', '/api/receipts?state=dead');
     await call('get', '/api/receipts', '/api/receipts?state=forwarded&limit=1');
     await call('post', '/api/receipts/:receiptId/replay', `/api/receipts/${staleId}/replay`);
