@@ -119,6 +119,37 @@ export const configSchema = z.object({
   EMAIL_SEND_TIMEOUT: duration('1m').describe(
     'Longest one email send may take; a send claimed 1.5× this long ago (its worker died) is sent again',
   ),
+  EMAIL_SETTLE: duration('2m').describe(
+    "How long an incident's first email waits after the incident opens, so that a provider-wide burst is detected before its first failures are emailed; an account that recovers meanwhile gets none",
+  ),
+  PROVIDER_INCIDENT_MIN_ACCOUNTS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .describe(
+      'A provider incident opens when at least this many accounts of one provider (and PROVIDER_INCIDENT_SHARE of them) open an incident within PROVIDER_INCIDENT_WINDOW',
+    ),
+  PROVIDER_INCIDENT_SHARE: z.coerce
+    .number()
+    .gt(0)
+    .max(100)
+    .default(20)
+    .describe(
+      "Percentage of a provider's watched accounts that must open an incident within PROVIDER_INCIDENT_WINDOW for a provider incident to open; it closes once fewer than half this share are broken for a whole window",
+    ),
+  PROVIDER_INCIDENT_WINDOW: duration('10m').describe(
+    'The window over which account incidents are counted to open a provider incident, and how long the broken share must stay below half the threshold to close it',
+  ),
+  PROVIDER_INCIDENT_MAX_HOLD: duration('6h').describe(
+    'A provider incident closes by itself after this long, whatever the counts (held emails then go out)',
+  ),
+  PROVIDER_INCIDENT_CHECK_INTERVAL: duration('15s').describe(
+    "How often the providers' account states are evaluated for provider incidents (workflow provider-incidents)",
+  ),
+  PROVIDER_HOLD_RECHECK: duration('15m').describe(
+    'How often an email held by a provider incident asks again whether the incident is still open (closing one wakes its held accounts at once; this is the safety net)',
+  ),
   CONNECT_RETRY_INTERVAL: duration('1h').describe(
     'Minimum time between two cookie connections of one row, and between two reconnects of one account triggered by new extension cookies during an incident (the first is at once; a newer cookie waits for the next slot)',
   ),
@@ -349,5 +380,7 @@ export function recoveryPolicy(config: Config): RecoveryPolicy {
     // One Unipile call cannot outlive its own timeout: past it (a worker that died mid-call) the try is retried.
     unipileCallTimeoutMs: config.UNIPILE_REQUEST_TIMEOUT + 5000,
     cookieReconnectIntervalMs: config.CONNECT_RETRY_INTERVAL,
+    emailSettleMs: config.EMAIL_SETTLE,
+    providerHoldRecheckMs: config.PROVIDER_HOLD_RECHECK,
   };
 }

@@ -14,8 +14,16 @@ export const ACCOUNT_STATUSES = [
   'DELETED',
 ] as const;
 export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
-export type Recovery = 'NONE' | 'RETRYING' | 'WAITING_FOR_USER' | 'CHECKPOINT';
-export type EmailKind = 'reconnect_needed' | 'reminder';
+/**
+ * RESTRICTED: the provider restricted the account, no silent attempt is made any more. PAUSED: the backend paused
+ * the account, no attempt and no email until it is resumed or its pause ends.
+ */
+export type Recovery = 'NONE' | 'RETRYING' | 'WAITING_FOR_USER' | 'CHECKPOINT' | 'RESTRICTED' | 'PAUSED';
+/**
+ * reconnect_needed: the first email of an incident; reminder: the later ones; restricted: the provider restricted
+ * the account (sent once, no reminders); mismatch: the extension's cookie belongs to another member.
+ */
+export type EmailKind = 'reconnect_needed' | 'reminder' | 'restricted' | 'mismatch';
 
 /** Recovery timings, in milliseconds, from configuration (RECONNECT_RETRY_INTERVAL, …). */
 export interface RecoveryPolicy {
@@ -33,6 +41,15 @@ export interface RecoveryPolicy {
   unipileCallTimeoutMs?: number;
   /** CONNECT_RETRY_INTERVAL: one cookie-triggered reconnect per this, beyond the first (retryIntervalMs when absent). */
   cookieReconnectIntervalMs?: number;
+  /** EMAIL_SETTLE: an incident's first email is not sent before the incident is this old (0 when absent). */
+  emailSettleMs?: number;
+  /** PROVIDER_HOLD_RECHECK: how often an email held by a provider incident asks again (15 minutes when absent). */
+  providerHoldRecheckMs?: number;
+  /**
+   * Set by the workflow behind a patch, never by configuration: provider holds, email settle, restricted, mismatched
+   * and paused accounts, and spread retries. Runs recorded before it replay without them.
+   */
+  providerAware?: boolean;
   /**
    * Set by the workflow behind a patch, never by configuration: cookie reconnects on the budget above and bounded
    * incident lists. Runs recorded before it replay without it.
@@ -175,6 +192,22 @@ export interface AccountView {
   /** When the workflow last heard of an extension cookie for this account (null: never). */
   cookieAt: string | null;
   completed: boolean;
+  /** Set while the backend has paused the account. */
+  paused?: { since: string; until: string | null; reason: string } | null;
+  /** Set while an email of this account waits for its provider's incident to close. */
+  emailHeld?: { provider: string; incidentId: number; since: string } | null;
+}
+
+/** A provider incident that held this account's emails closed: a held email is judged again at once. */
+export interface ProviderIncidentClosed {
+  provider: string;
+  incidentId: number;
+}
+
+/** POST /api/accounts/:id/pause: no attempt and no email until `until` (ISO time) or a resume; null: until resumed. */
+export interface PauseRequest {
+  until: string | null;
+  reason: string;
 }
 
 export const statusEventSignal = defineSignal<[StatusEvent]>('unipileStatus');
@@ -183,6 +216,12 @@ export const cookieUpdatedSignal = defineSignal<[CookieUpdate]>('cookieUpdated')
 export const getAccountStateQuery = defineQuery<AccountView>('getAccountState');
 /** One reconnect (LinkedIn with cookies) or restart attempt now; returns its outcome. */
 export const reconnectNowUpdate = defineUpdate<AttemptRecord>('reconnectNow');
+
+export const providerIncidentClosedSignal = defineSignal<[ProviderIncidentClosed]>('providerIncidentClosed');
+/** Pauses the account (or changes a pause's end or reason); returns the view with the pause. */
+export const pauseAccountUpdate = defineUpdate<AccountView, [PauseRequest]>('pauseAccount');
+/** Ends a pause: the account is judged by its current status at once; returns the view. */
+export const resumeAccountUpdate = defineUpdate<AccountView>('resumeAccount');
 
 export const AccountStatusKey = defineSearchAttributeKey('AccountStatus', SearchAttributeType.KEYWORD);
 export const AccountRecoveryKey = defineSearchAttributeKey('AccountRecovery', SearchAttributeType.KEYWORD);
