@@ -29,6 +29,7 @@ describe('account emails', () => {
   const input = {
     kind: 'reconnect_needed' as const,
     reminderNumber: 0,
+    locale: null,
     userName: 'Ada <admin>',
     provider: 'LINKEDIN',
     accountName: 'Ada L.',

@@ -27,6 +27,8 @@ export function createEmailActivities(deps: EmailDeps) {
     return composeAccountEmail({
       kind: input.kind,
       reminderNumber: input.seq,
+      // The user's language (PUT /api/users/:userId `locale`); English when none is stored.
+      locale: user.locale ?? null,
       userName: user.name,
       provider: account.account_type,
       accountName: account.name,

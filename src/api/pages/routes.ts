@@ -1,8 +1,8 @@
 // Pages for people: the hosted-auth landing page and the reconnect redirect that email links point to. Both are
 // reached by signed links, checked in the route's own middleware (an HTML page answers a bad link).
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { z } from 'zod';
-import { findAccount, type AccountRow } from '../../accounts/repository';
+import { findAccount, findUser, type AccountRow } from '../../accounts/repository';
 import { escapeHtml } from '../../platform/html';
 import { providerName } from '../../email/account-emails';
 import { reconnectLinkPath, verifyToken } from '../../platform/tokens';
@@ -13,11 +13,12 @@ import { reconnectPageRateLimit } from '../http/rate-limits';
 import { UnipileBudgetError } from '../../unipile/unipile-api';
 import { defineRoute, type Route } from '../http/route';
 import { accountParams } from '../backend/schemas';
+import { LANGUAGES, STATE_KEYS, translator, type Translator } from '../../i18n';
 
 const HEALTHY = new Set(['OK', 'PENDING', 'CONNECTING', 'DELETED']);
 /** While an account is on its way up, the page refreshes itself. */
-function page(title: string, body: string, refreshSeconds?: number): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8">
+function page(tr: Translator, title: string, body: string, refreshSeconds?: number): string {
+  return `<!doctype html><html lang="${escapeHtml(tr.language)}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${refreshSeconds ? `<meta http-equiv="refresh" content="${refreshSeconds}">` : ''}<title>${escapeHtml(title)}</title>
 <style>
@@ -33,26 +34,45 @@ p.note{color:#656d76}
 }
 
 const tokenQuery = z.object({ token: z.string() });
-const expiredPage = () => page('Link expired', '<p>This link is invalid or has expired.</p>');
+
+/** The words of a page for this user: in their language (users.locale), else in English. */
+async function userTranslator(deps: ApiDeps, userId: string | null): Promise<Translator> {
+  // Failing to read the language never turns a page into an error: it is then written in English.
+  const user = userId ? await findUser(deps.db, userId).catch(() => undefined) : undefined;
+  return translator(user?.locale);
+}
+
+/** A bad link names no user: the browser's preferred language (Accept-Language), else English. */
+const browserTranslator = (req: Request): Translator => translator(req.acceptsLanguages(...LANGUAGES) || null);
+
+const expiredPage = (tr: Translator) =>
+  page(tr, tr.t('pages.linkExpired.title'), `<p>${escapeHtml(tr.t('pages.linkExpired.body'))}</p>`);
 
 /** The landing page's signed link: its user in res.locals, or the "expired" page. */
 const landingLink =
   (deps: ApiDeps): RequestHandler =>
   (req, res, next) => {
     const userId = verifyToken(deps.config.SIGNING_SECRET, 'landing', req.query.token);
-    if (!userId) return void res.status(401).type('html').send(expiredPage());
+    if (!userId)
+      return void res
+        .status(401)
+        .type('html')
+        .send(expiredPage(browserTranslator(req)));
     res.locals.userId = userId;
     next();
   };
 
-function accountItem(deps: ApiDeps, row: AccountRow): string {
+function accountItem(deps: ApiDeps, tr: Translator, row: AccountRow): string {
   const label = `${providerName(row.account_type)}${row.name ? ` — ${row.name}` : ''}`;
-  const state = plainState(row.status, row.recovery);
+  const state = plainState(row.status, row.recovery, { mismatch: !!row.view?.incident?.mismatch });
+  const stateKey = Object.hasOwn(STATE_KEYS, state.label) ? STATE_KEYS[state.label] : undefined;
+  const stateLabel = stateKey ? tr.t(stateKey) : state.label;
   const button = HEALTHY.has(row.status)
     ? ''
-    : `<a class="button" href="${reconnectLinkPath(deps.config.SIGNING_SECRET, row.account_id)}">Reconnect</a>`;
-  const when = row.last_update ? new Date(row.last_update).toUTCString() : '';
-  return `<li data-account-id="${escapeHtml(row.account_id)}" data-status="${escapeHtml(row.status)}"><span class="name">${escapeHtml(label)}</span> <span class="state ${state.tone}">${escapeHtml(state.label)}</span>${button}<span class="when">Last change: ${escapeHtml(when)}</span></li>`;
+    : `<a class="button" href="${reconnectLinkPath(deps.config.SIGNING_SECRET, row.account_id)}">${escapeHtml(tr.t('pages.accounts.reconnect'))}</a>`;
+  const when = row.last_update ? tr.formatDate(row.last_update) : '';
+  const lastChange = tr.t('pages.accounts.lastChange', { when });
+  return `<li data-account-id="${escapeHtml(row.account_id)}" data-status="${escapeHtml(row.status)}"><span class="name">${escapeHtml(label)}</span> <span class="state ${state.tone}">${escapeHtml(stateLabel)}</span>${button}<span class="when">${escapeHtml(lastChange)}</span></li>`;
 }
 
 const connectDone = defineRoute({
@@ -67,14 +87,13 @@ const connectDone = defineRoute({
   use: (deps) => [landingLink(deps)],
   async handler(_input, { deps, res }) {
     const userId = res.locals.userId as string;
+    const tr = await userTranslator(deps, userId);
     const rows = await deps.db<AccountRow>('accounts').where({ user_id: userId }).orderBy('created_on');
-    const items = rows.map((row) => accountItem(deps, row));
-    const list = items.length
-      ? `<ul>${items.join('')}</ul>`
-      : '<p>No connected accounts yet. If you just connected one, it appears here in a moment.</p>';
+    const items = rows.map((row) => accountItem(deps, tr, row));
+    const list = items.length ? `<ul>${items.join('')}</ul>` : `<p>${escapeHtml(tr.t('pages.accounts.empty'))}</p>`;
     const settling = rows.length === 0 || rows.some((r) => SETTLING.has(r.status) || r.recovery === 'RETRYING');
-    const note = settling ? '<p class="note">This page refreshes by itself while accounts connect.</p>' : '';
-    res.type('html').send(page('Your connected accounts', list + note, settling ? 3 : undefined));
+    const note = settling ? `<p class="note">${escapeHtml(tr.t('pages.accounts.refreshing'))}</p>` : '';
+    res.type('html').send(page(tr, tr.t('pages.accounts.title'), list + note, settling ? 3 : undefined));
   },
 });
 
@@ -106,7 +125,10 @@ const reconnectLink =
   (deps: ApiDeps): RequestHandler =>
   (req, res, next) => {
     if (verifyToken(deps.config.SIGNING_SECRET, 'reconnect', req.query.token) === req.params.accountId) return next();
-    res.status(401).type('html').send(expiredPage());
+    res
+      .status(401)
+      .type('html')
+      .send(expiredPage(browserTranslator(req)));
   };
 
 const reconnectPage = defineRoute({
@@ -123,27 +145,36 @@ const reconnectPage = defineRoute({
   use: (deps) => [reconnectLink(deps), ...reconnectPageRateLimit(deps.config.RECONNECT_PAGE_RATE_LIMIT)],
   async handler({ params: { accountId } }, { deps, res }) {
     const row = await findAccount(deps.db, accountId);
+    // Only a page that is shown reads the user's language: the redirect needs no words.
+    const words = () => userTranslator(deps, row?.user_id ?? null);
     if (!row || !row.user_id || row.status === 'DELETED') {
-      res.status(404).type('html').send(page('Account not found', '<p>This account no longer exists.</p>'));
+      const tr = await words();
+      const body = `<p>${escapeHtml(tr.t('pages.notFound.body'))}</p>`;
+      res
+        .status(404)
+        .type('html')
+        .send(page(tr, tr.t('pages.notFound.title'), body));
       return;
     }
     try {
       res.redirect(302, await reconnectUrl(deps, row.user_id, accountId));
     } catch (err) {
+      const tr = await words();
       if (err instanceof UnipileBudgetError) {
         const seconds = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
         res.setHeader('Retry-After', String(seconds));
+        const body = `<p>${escapeHtml(tr.t('pages.tryAgain.tooMany', { count: seconds }))}</p>`;
         res
           .status(429)
           .type('html')
-          .send(page('Try again shortly', `<p>Too many requests right now. Please try again in ${seconds} s.</p>`));
+          .send(page(tr, tr.t('pages.tryAgain.title'), body));
         return;
       }
       deps.logger.warn({ accountId, err: (err as Error).message }, 'reconnect page: no hosted link');
       res
         .status(503)
         .type('html')
-        .send(page('Try again shortly', '<p>We could not reach our provider. Please try again in a minute.</p>'));
+        .send(page(tr, tr.t('pages.tryAgain.title'), `<p>${escapeHtml(tr.t('pages.tryAgain.unreachable'))}</p>`));
     }
   },
 });
