@@ -43,8 +43,15 @@ const ANSWER_STALE_SECONDS = (2 * STEP_WAIT_MS) / 1000;
 
 export interface ConnectionAnswer {
   connectionId: string;
-  step: ConnectionStep & { qrcode?: string };
+  step: ConnectionStep & { qrcode?: string; message?: string };
 }
+
+/** Words for the failures the user must act on elsewhere before trying again (by the step's error code). */
+export const FAILURE_MESSAGES: Record<string, string> = {
+  account_restricted:
+    'The provider restricted this account. Verify your identity with the provider (sign in on its website or app ' +
+    'and follow its steps), then try again.',
+};
 
 const cipherOf = (deps: Deps) => new CookieCipher(deps.config.COOKIE_ENCRYPTION_KEY);
 
@@ -54,6 +61,8 @@ function present(deps: Deps, row: ConnectionRow, step: ConnectionStep): Connecti
     const qrcode = openSecret(cipherOf(deps), row.id, 'qrcode', row.qrcode_ciphertext);
     return { connectionId: row.id, step: { ...step, qrcode } };
   }
+  const message = step.type === 'failed' ? FAILURE_MESSAGES[step.error] : undefined;
+  if (message) return { connectionId: row.id, step: { ...step, message } };
   return { connectionId: row.id, step };
 }
 

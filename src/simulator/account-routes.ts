@@ -1,6 +1,6 @@
 // Accounts in the simulator: list, read, restart, LinkedIn cookie connect/reconnect, delete.
 import type { Express, Response } from 'express';
-import { errorBody, newId, type SimulatorCore } from './sim-state';
+import { errorBody, newId, refusal, type SimulatorCore } from './sim-state';
 
 export function accountRoutes(sim: SimulatorCore, app: Express): void {
   app.get('/api/v1/accounts', async (req, res) => {
@@ -38,6 +38,11 @@ export function accountRoutes(sim: SimulatorCore, app: Express): void {
       res.status(404).json(errorBody(404, 'resource_not_found', 'Resource not found.'));
       return;
     }
+    const refused = refusal(sim, 'restart', account.id);
+    if (refused) {
+      res.status(403).json(refused);
+      return;
+    }
     const outcome = sim.nextOutcome('restart', account.id);
     if (await sim.applyOutcome(outcome, res)) return;
     if (outcome.result === 'fail') {
@@ -69,6 +74,11 @@ export function accountRoutes(sim: SimulatorCore, app: Express): void {
     const problems = cookieProblems(b);
     if (problems.length > 0) {
       res.status(400).json(errorBody(400, 'invalid_parameters', 'Invalid parameters', problems.join('; ')));
+      return;
+    }
+    const refused = operation === 'reconnect' ? refusal(sim, 'cookie_reconnect', accountId) : undefined;
+    if (refused) {
+      res.status(403).json(refused);
       return;
     }
     const outcome = sim.nextOutcome(operation, operation === 'reconnect' ? accountId : undefined);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Express, Response } from 'express';
 import type { Outcome } from './scripting';
-import type { Intent, SimulatorCore } from './sim-state';
+import { refusal, type Intent, type SimulatorCore } from './sim-state';
 
 const CREDENTIAL_PROVIDERS = new Set(['LINKEDIN', 'INSTAGRAM', 'MESSENGER', 'TWITTER']);
 const QR_PROVIDERS = new Set(['WHATSAPP', 'TELEGRAM']);
@@ -125,6 +125,11 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
       res.status(400).json(sim.errorBody(400, 'invalid_parameters', 'Invalid parameters', problems.join('; ')));
       return;
     }
+    const refused = kind === 'reconnect' ? refusal(sim, 'reconnect', accountId) : undefined;
+    if (refused) {
+      res.status(403).json(refused);
+      return;
+    }
     const outcome = sim.nextOutcome(operation, operation === 'reconnect' ? accountId : undefined);
     if (await sim.applyOutcome(outcome, res)) return;
     if (outcome.result === 'fail') {
@@ -175,6 +180,11 @@ export function customAuthRoutes(sim: SimulatorCore, app: Express, qrRotateMs: n
     const intent = b.account_id ? sim.intents.get(b.account_id) : undefined;
     if (!intent) {
       res.status(500).json(sim.errorBody(500, 'authentication_intent_error', 'Authentication intent error'));
+      return;
+    }
+    const refused = refusal(sim, 'checkpoint', intent.accountId);
+    if (refused) {
+      res.status(403).json(refused);
       return;
     }
     if (await sim.applyOutcome(sim.nextOutcome('checkpoint', intent.accountId), res)) return;

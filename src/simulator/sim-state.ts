@@ -131,7 +131,41 @@ export interface SimulatorCore {
   createAccount(input: { type: string; name?: string; id?: string; status?: string }): SimAccount;
   setStatus(accountId: string, status: string): void;
   emitStatus(accountId: string, message: string, accountType?: string): void;
+  /** Accounts the provider restricted: restart, reconnect and checkpoint solving answer 403 account_restricted. */
+  readonly restricted: Set<string>;
+  /** Accounts whose LinkedIn cookie reconnects answer 403 with this type (times: how many more; null: all). */
+  readonly mismatched: Map<string, { type: string; times: number | null }>;
+  /** Runs `send` later (provider failures spread over time); dropped by reset and stop. */
+  later(ms: number, send: () => void): void;
+  /** While held, account_status webhooks wait; releasing sends them in order. */
+  holdWebhooks(held: boolean): number;
   reset(): void;
+}
+
+/** The error types Unipile answers a LinkedIn cookie reconnect whose cookie belongs to another member with. */
+export const MISMATCH_TYPES = ['account_mismatch', 'wrong_account', 'session_mismatch'];
+
+/**
+ * The 403 a restricted account (or a mismatched cookie reconnect) gets instead of its normal answer, if any; a
+ * mismatch set for a number of calls is used up here.
+ */
+export function refusal(
+  sim: SimulatorCore,
+  operation: 'restart' | 'reconnect' | 'cookie_reconnect' | 'checkpoint',
+  accountId: string,
+): object | undefined {
+  if (sim.restricted.has(accountId)) {
+    return errorBody(
+      403,
+      'account_restricted',
+      'Account restricted',
+      'The provider restricted this account; its owner must verify their identity with the provider.',
+    );
+  }
+  const mismatch = operation === 'cookie_reconnect' ? sim.mismatched.get(accountId) : undefined;
+  if (!mismatch) return undefined;
+  if (mismatch.times !== null && --mismatch.times <= 0) sim.mismatched.delete(accountId);
+  return errorBody(403, mismatch.type, 'Account mismatch', 'The cookie belongs to another account.');
 }
 
 /** Accounts and webhooks kept across restarts (npm run dev's state file). */

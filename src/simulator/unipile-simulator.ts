@@ -9,6 +9,7 @@ import { accountRoutes } from './account-routes';
 import { controlRoutes } from './control-routes';
 import { customAuthRoutes } from './custom-auth';
 import { hostedAuthRoutes } from './hosted-auth-routes';
+import { incidentRoutes } from './incident-routes';
 import type { Outcome } from './scripting';
 import {
   errorBody,
@@ -43,6 +44,11 @@ export class UnipileSimulator implements SimulatorCore {
   private readonly defaults = new Map<string, Outcome>();
   /** Open authentication intents waiting for a checkpoint code, by account id. */
   readonly intents = new Map<string, Intent>();
+  readonly restricted = new Set<string>();
+  readonly mismatched = new Map<string, { type: string; times: number | null }>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Webhook deliveries waiting for release while held (null: not held). */
+  private held: (() => void)[] | null = null;
   private server?: Server;
   private readonly pending = new Set<Promise<void>>();
   private stopping = false;
@@ -70,6 +76,8 @@ export class UnipileSimulator implements SimulatorCore {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.dropLater();
+    this.held = null;
     this.save();
     await Promise.allSettled([...this.pending]);
     if (this.server) await close(this.server);
@@ -78,6 +86,10 @@ export class UnipileSimulator implements SimulatorCore {
   reset(): void {
     for (const map of [this.accounts, this.webhooks, this.links, this.scripts, this.intents, this.defaults])
       map.clear();
+    this.restricted.clear();
+    this.mismatched.clear();
+    this.dropLater();
+    this.held = null;
     this.calls.length = 0;
     this.deliveries.length = 0;
   }
@@ -146,8 +158,33 @@ export class UnipileSimulator implements SimulatorCore {
     for (const hook of this.webhooks.values()) {
       if (!hook.enabled || hook.source !== 'account_status') continue;
       if (hook.account_ids.length > 0 && !hook.account_ids.some((a) => a.id === accountId)) continue;
-      this.track(this.deliver(hook, body));
+      if (this.held) this.held.push(() => this.track(this.deliver(hook, body)));
+      else this.track(this.deliver(hook, body));
     }
+  }
+
+  later(ms: number, send: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      send();
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  private dropLater(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  holdWebhooks(held: boolean): number {
+    if (held) {
+      this.held ??= [];
+      return this.held.length;
+    }
+    const waiting = this.held ?? [];
+    this.held = null;
+    for (const send of waiting) send();
+    return waiting.length;
   }
 
   private track(p: Promise<void>): void {
@@ -190,6 +227,7 @@ export class UnipileSimulator implements SimulatorCore {
       res.status(404).json(errorBody(404, 'resource_not_found', 'Resource not found.'));
     });
     controlRoutes(this, app);
+    incidentRoutes(this, app);
     return app;
   }
 }

@@ -313,6 +313,106 @@ describe('custom authentication: every provider, every step', () => {
     expect(mismatch.status).toBe(409);
   });
 
+  /** The account's status changes, oldest first, from the history a backend reads. */
+  const statusChanges = async (accountId: string) =>
+    (await stack.events(accountId)).filter((e) => e.type === 'status_changed').map((e) => e.data);
+  /** The simulator's account_status webhooks for an account (held ones are not delivered yet). */
+  const webhooksFor = (accountId: string) =>
+    stack.sim.deliveries.filter((d) => JSON.stringify(d.body).includes(`"account_id":"${accountId}"`));
+
+  test('AccountCreated shows OK at once: no waiting for a webhook that comes late; that webhook changes nothing', async () => {
+    stack.sim.holdWebhooks(true);
+    try {
+      secrets.push('tw-pw-at-once');
+      const res = await connect('ca-at-once', {
+        provider: 'TWITTER',
+        username: 'at-once@example.test',
+        password: 'tw-pw-at-once',
+      });
+      expect(res.json.step.type).toBe('connected');
+      const { accountId } = res.json.step;
+      // No webhook reached us, yet the account is OK, named as Unipile names it, and its history says connected.
+      const account = await stack.accountWhen(accountId, (a) => a.status === 'OK', 5000);
+      expect(account).toMatchObject({ status: 'OK', name: 'at-once@example.test' });
+      expect(webhooksFor(accountId)).toHaveLength(0);
+      expect(await statusChanges(accountId)).toEqual([{ from: 'PENDING', to: 'OK', message: 'CREATION_SUCCESS' }]);
+
+      // Unipile's CREATION_SUCCESS webhook, late: stored and forwarded, but no second transition.
+      stack.sim.holdWebhooks(false);
+      await waitFor(() => webhooksFor(accountId).some((d) => d.delivered), 10_000, 'the late webhook');
+      await waitFor(
+        async () =>
+          (await stack.db('webhook_receipts').where({ account_id: accountId, source: 'account_status' })).some(
+            (r: { state: string }) => r.state === 'forwarded',
+          ),
+        10_000,
+        'the late webhook forwarded',
+      );
+      await stack.accountWhen(accountId, (a) => a.status === 'OK');
+      expect(await statusChanges(accountId)).toHaveLength(1);
+    } finally {
+      stack.sim.holdWebhooks(false);
+    }
+  });
+
+  test('AccountReconnected of a reconnect connection shows OK at once, without the webhook', async () => {
+    secrets.push('li-pw-rc1', 'li-pw-rc2');
+    const first = await connect('ca-rc', { provider: 'LINKEDIN', username: 'rc@example.test', password: 'li-pw-rc1' });
+    const accountId = first.json.step.accountId;
+    await stack.accountWhen(accountId, (a) => a.status === 'OK');
+    await stack.postWebhook(accountId, 'CREDENTIALS', 'LINKEDIN');
+    await stack.accountWhen(accountId, (a) => a.status === 'CREDENTIALS');
+    stack.sim.holdWebhooks(true);
+    try {
+      const re = await stack.api$('POST', `/api/accounts/${accountId}/reconnect`, {
+        provider: 'LINKEDIN',
+        username: 'rc@example.test',
+        password: 'li-pw-rc2',
+      });
+      connectionIds.push(re.json.connectionId);
+      expect(re.json.step).toEqual({ type: 'connected', accountId });
+      await stack.accountWhen(accountId, (a) => a.status === 'OK', 5000);
+      expect(webhooksFor(accountId).filter((d) => JSON.stringify(d.body).includes('RECONNECTED'))).toHaveLength(0);
+      expect((await statusChanges(accountId)).at(-1)).toEqual({
+        from: 'CREDENTIALS',
+        to: 'OK',
+        message: 'RECONNECTED',
+      });
+    } finally {
+      stack.sim.holdWebhooks(false);
+    }
+  });
+
+  test('a checkpoint answered while the provider restricts the account → failed: account_restricted, with what to do', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: 'otp-restricted-77' }]);
+    secrets.push('li-pw-restricted', 'otp-restricted-77');
+    const res = await connect('ca-restricted', {
+      provider: 'LINKEDIN',
+      username: 'restricted@example.test',
+      password: 'li-pw-restricted',
+    });
+    expect(res.json.step).toMatchObject({ type: 'checkpoint', checkpoint: 'OTP' });
+    // Unipile restricts the account the intent is for (its id is Unipile's, seen on the simulator's side).
+    const marked = await fetch(`${stack.sim.url}/_sim/accounts/${lastIntent().accountId}/restricted`, {
+      method: 'POST',
+    });
+    expect(marked.status).toBe(200);
+    const done = await answer(res.json.connectionId, { code: 'otp-restricted-77' });
+    expect(done.status).toBe(200);
+    const failed = {
+      type: 'failed',
+      error: 'account_restricted',
+      message: expect.stringMatching(/restricted this account\. Verify your identity with the provider.*try again/),
+    };
+    expect(done.json.step).toEqual(failed);
+    expect((await read(res.json.connectionId)).step).toEqual(failed);
+    // The connection is over: nothing is linked, and it takes no more answers.
+    expect((await answer(res.json.connectionId, { code: 'otp-restricted-77' })).json.error.code).toBe(
+      'connection_finished',
+    );
+    expect((await stack.api$('GET', '/api/users/ca-restricted/accounts')).json.items).toEqual([]);
+  });
+
   test('bad input is a 400 naming the field; nothing is started', async () => {
     const before = stack.connectCalls().length;
     const cases: [unknown, string][] = [

@@ -112,6 +112,59 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
     expect(histories).not.toContain('000000');
   });
 
+  test('a cookie connection shows OK at once, named as Unipile names it, before the CREATION_SUCCESS webhook', async () => {
+    stack.sim.holdWebhooks(true);
+    try {
+      const token = await stack.extensionToken('lin-at-once');
+      await stack.postCookies(token, cookieBody('AQEDAat-once-cookie', 'member-at-once'));
+      await waitFor(async () => !!(await stack.session('lin-at-once', 'member-at-once'))?.account_id, 30_000, 'tied');
+      const accountId: string = (await stack.session('lin-at-once', 'member-at-once')).account_id;
+      const account = await stack.accountWhen(accountId, (a) => a.status === 'OK', 5000);
+      expect(account).toMatchObject({ status: 'OK', name: 'LinkedIn user', provider: 'LINKEDIN' });
+      // Held: Unipile's webhook has not reached us.
+      expect(stack.sim.deliveries.filter((d) => JSON.stringify(d.body).includes(accountId))).toHaveLength(0);
+      const changes = (await stack.events(accountId)).filter((e) => e.type === 'status_changed').map((e) => e.data);
+      expect(changes).toEqual([{ from: 'PENDING', to: 'OK', message: 'CREATION_SUCCESS' }]);
+    } finally {
+      stack.sim.holdWebhooks(false);
+    }
+  });
+
+  test('a checkpoint code answered while the provider restricts the account → failed: account_restricted', async () => {
+    stack.script('connect', [{ result: 'checkpoint', checkpointType: 'OTP', code: 'OTP-777777' }]);
+    const token = await stack.extensionToken('lin-restricted');
+    await stack.postCookies(token, cookieBody('AQEDArestricted-cookie', 'member-restricted'));
+    let pending = '';
+    await waitFor(
+      async () => {
+        pending = (await stack.api$('GET', '/api/users/lin-restricted/connections')).json.items[0]?.checkpoint
+          ?.accountId;
+        return !!pending;
+      },
+      30_000,
+      'checkpoint listed',
+    );
+    await fetch(`${stack.sim.url}/_sim/accounts/${pending}/restricted`, { method: 'POST' });
+    const res = await stack.api$(
+      'POST',
+      `/api/accounts/${pending}/checkpoint`,
+      { code: 'OTP-777777' },
+      { authorization: `Bearer ${token}` },
+    );
+    expect(res.status).toBe(422);
+    expect(res.json.error.code).toBe('checkpoint_failed');
+    expect(res.json.error.message).toMatch(
+      /account_restricted\. The provider restricted this account\. Verify your identity/,
+    );
+    // The connections list and the cookie-sync answer say so too; nothing is linked.
+    expect((await stack.api$('GET', '/api/users/lin-restricted/connections')).json.items[0]).toMatchObject({
+      step: 'FAILED',
+      lastError: 'account_restricted',
+      checkpoint: null,
+    });
+    expect((await stack.session('lin-restricted', 'member-restricted')).account_id).toBeNull();
+  });
+
   test('no code → timeout clears the attempt; the next one waits for CONNECT_RETRY_INTERVAL', async () => {
     stack.script('connect', [{ result: 'checkpoint', checkpointType: '2FA' }]);
     const token = await stack.extensionToken('lin-slow');

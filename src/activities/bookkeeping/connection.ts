@@ -7,7 +7,7 @@ import { accountWorkflowId } from '../../workflows/account/contract';
 import type { ConnectionStep } from '../../workflows/connection/contract';
 import { connectionRow, describeAccount, type ConnectedAccount } from '../common';
 import type { ActivityDeps } from '../deps';
-import { createLinkedinBookkeepingActivities, type LinkOutcome } from './linkedin';
+import { connectedEvent, createLinkedinBookkeepingActivities, type LinkOutcome } from './linkedin';
 
 /** The connection's last state: connected to its account, every secret erased. */
 async function markConnected(db: Knex, connectionId: string, accountId: string): Promise<void> {
@@ -75,7 +75,10 @@ export function createConnectionBookkeepingActivities(
     try {
       await receiveEvents(
         { db, forwarding: deps.forwarding },
-        [{ source: 'custom_auth', accountId, payload: { userId: row.user_id, provider, name } }],
+        [
+          { source: 'custom_auth', accountId, payload: { userId: row.user_id, provider, name } },
+          connectedEvent(accountId, provider, row.kind === 'reconnect' ? 'reconnect' : 'create'),
+        ],
         async (trx) => {
           await claimAccount(trx, {
             accountId,
@@ -133,6 +136,7 @@ export function createConnectionBookkeepingActivities(
         const linked = await linkedin.finishLinkedinConnection({
           sessionId: String(row.session_id),
           accountId: input.accountId,
+          name: input.account?.name ?? null,
         });
         if (linked === 'linked') await markConnected(db, row.id, input.accountId);
         return linked;

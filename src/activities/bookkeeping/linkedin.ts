@@ -6,6 +6,20 @@ import { sessionById } from '../../linkedin/sessions';
 import { accountWorkflowId } from '../../workflows/account/contract';
 import type { ActivityDeps } from '../deps';
 
+/**
+ * What Unipile's AccountCreated (or AccountReconnected) answer already told us, stored as a status event beside the
+ * link: the account shows OK as soon as its workflow hears of it, not when Unipile's webhook (which may come late)
+ * arrives; that webhook is then no transition. Source `api`: a status our own call to Unipile learnt.
+ */
+export function connectedEvent(accountId: string, provider: string, kind: 'create' | 'reconnect') {
+  const message = kind === 'reconnect' ? 'RECONNECTED' : 'CREATION_SUCCESS';
+  return {
+    source: 'api' as const,
+    accountId,
+    payload: { AccountStatus: { account_id: accountId, account_type: provider, message } },
+  };
+}
+
 /** How finishing a connection ended: the account linked to the user, or left alone as another user's. */
 export type LinkOutcome = 'linked' | 'account_owned';
 
@@ -48,7 +62,12 @@ export function createLinkedinBookkeepingActivities(deps: Pick<ActivityDeps, 'db
      * user's account (the same LinkedIn member connected by someone else) is left alone: the session is marked
      * FAILED with `account_owned` and nothing is linked.
      */
-    async finishLinkedinConnection(input: { sessionId: string; accountId: string }): Promise<LinkOutcome> {
+    async finishLinkedinConnection(input: {
+      sessionId: string;
+      accountId: string;
+      /** Unipile's name of the account, when the caller read it. */
+      name?: string | null;
+    }): Promise<LinkOutcome> {
       const row = await sessionById(db, input.sessionId);
       if (!row) throw new Error(`no LinkedIn session ${input.sessionId}`);
       const cookie = { fingerprint: row.cookie_fingerprint, at: row.date_last_cookie.toISOString() };
@@ -59,6 +78,7 @@ export function createLinkedinBookkeepingActivities(deps: Pick<ActivityDeps, 'db
           payload: { userId: row.user_id, provider: 'LINKEDIN', cookie },
         },
         { source: 'extension_cookie' as const, accountId: input.accountId, payload: cookie },
+        connectedEvent(input.accountId, 'LINKEDIN', 'create'),
       ];
       try {
         await receiveEvents({ db, forwarding: deps.forwarding }, events, async (trx) => {
@@ -67,6 +87,7 @@ export function createLinkedinBookkeepingActivities(deps: Pick<ActivityDeps, 'db
             workflowId: accountWorkflowId(input.accountId),
             provider: 'LINKEDIN',
             userId: row.user_id,
+            name: input.name ?? null,
           });
           await trx('linkedin_sessions').where({ id: row.id }).update({
             account_id: input.accountId,

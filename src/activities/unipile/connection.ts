@@ -139,11 +139,10 @@ export function createConnectionUnipileActivities(deps: Pick<ActivityDeps, 'db' 
 
     /**
      * What Unipile says of the new account (its type and name), read on the Unipile task queue so it counts against
-     * UNIPILE_MAX_RPS like every other call. A cookie connection needs nothing from Unipile here.
+     * UNIPILE_MAX_RPS like every other call. A cookie connection reads it for the name only (emails name accounts).
      */
     async readConnectedAccount(input: { connectionId: string; accountId: string }): Promise<ConnectedAccount | null> {
-      const row = await connectionRow(db, input.connectionId);
-      return row.session_id ? null : describeAccount(unipile, input.accountId);
+      return describeAccount(unipile, input.accountId);
     },
   };
 }

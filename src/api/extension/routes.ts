@@ -160,7 +160,11 @@ const checkpoint = defineRoute({
     const { step } = await answerCheckpoint(deps, connection.id, code);
     if (step.type === 'connected')
       return { status: 200, body: { outcome: 'connected', accountId: step.accountId } as const };
-    if (step.type === 'failed') throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${step.error}`);
+    if (step.type === 'failed') {
+      // The words for failures the user must act on elsewhere (a restricted account), after the error code.
+      const what = step.message ? ` ${step.message}` : '';
+      throw new HttpError(422, 'checkpoint_failed', `The connection failed: ${step.error}.${what}`);
+    }
     const checkpointType = step.type === 'checkpoint' ? step.checkpoint : 'QRCODE';
     return { status: 200, body: { outcome: 'checkpoint', accountId, checkpointType } as const };
   },
