@@ -73,7 +73,7 @@ const BOUNDARIES = [
   },
   {
     // Services beside their data, activities, and the code that runs in the background.
-    root: `src/{${['accounts', 'activities', 'backend-events', 'connections', 'email', 'inbound', 'linkedin', 'reconcile', 'unipile', 'worker'].join(',')}}`,
+    root: `src/{${['accounts', 'activities', 'backend-events', 'connections', 'email', 'inbound', 'linkedin', 'providers', 'reconcile', 'unipile', 'worker'].join(',')}}`,
     mayNot: [{ targets: ['src/api'], message: NO_HTTP }, PRODUCT],
     libraries: [{ regex: packages(HTTP_LIBRARIES), message: NO_HTTP }],
   },

@@ -10,4 +10,6 @@ temporal operator namespace describe --address "$ADDR" -n "$NS" >/dev/null 2>&1 
 for sa in AccountStatus AccountRecovery AccountProvider AccountUserId; do
   temporal operator search-attribute create --address "$ADDR" -n "$NS" --name "$sa" --type Keyword >/dev/null 2>&1 || true
 done
+# The providers now in incident, on the provider-incidents workflow.
+temporal operator search-attribute create --address "$ADDR" -n "$NS" --name ProviderIncidents --type KeywordList >/dev/null 2>&1 || true
 echo "Temporal namespace $NS ready with account search attributes"

@@ -4,6 +4,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/account/contract';
+import { ProviderIncidentsKey } from '../../src/workflows/provider-incidents/contract';
 import { pollUntil, ROOT, signal, spawnProcess } from './processes';
 
 /**
@@ -53,8 +54,10 @@ export function devServerArgs(options: DevServerOptions): string[] {
     for (const pragma of DEV_SERVER_SQLITE_PRAGMAS) args.push('--sqlite-pragma', pragma);
   }
   args.push('--log-level', 'error');
-  if (options.searchAttributes ?? true)
+  if (options.searchAttributes ?? true) {
     for (const key of SEARCH_ATTRIBUTE_KEYS) args.push('--search-attribute', `${key.name}=Keyword`);
+    args.push('--search-attribute', `${ProviderIncidentsKey.name}=KeywordList`);
+  }
   return [...args, ...(options.extraArgs ?? [])];
 }
 

@@ -20,6 +20,8 @@ export interface UserRow {
   id: string;
   email: string;
   name: string | null;
+  /** BCP 47, canonical (`fr-FR`): the language of the user's emails and pages; null → English. */
+  locale: string | null;
 }
 
 export interface AccountSnapshot {

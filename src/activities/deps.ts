@@ -3,6 +3,7 @@ import type { Mailer } from '../email/mailer';
 import type { Forwarding } from '../inbound/inbound-events';
 import type { CookieCipher } from '../platform/cipher';
 import type { UnipileApi } from '../unipile/unipile-api';
+import type { ProviderIncidentSettings } from '../workflows/provider-incidents/rules';
 
 /**
  * Everything activities use, wired once by the worker (and by tests). Each domain's factory picks what it needs, so
@@ -30,4 +31,6 @@ export interface ActivityDeps {
   graceMs?: number;
   /** RECONCILE_MAX_DELETIONS (unset: 10 or 1 % of the accounts). */
   maxDeletions?: number;
+  /** PROVIDER_INCIDENT_* settings (unset: their defaults). */
+  providerIncidents?: ProviderIncidentSettings;
 }

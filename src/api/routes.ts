@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { accountRoutes } from './backend/routes';
 import { connectionRoutes } from './backend/connection-routes';
+import { pauseRoutes } from './backend/pause-routes';
 import { extensionTokenRoutes } from './backend/extension-tokens';
 import { receiptRoutes } from './backend/receipts';
 import { extensionRoutes } from './extension/routes';
@@ -9,6 +10,7 @@ import { openApiDocument } from './http/openapi';
 import { defineRoute, type Route } from './http/route';
 import { operationRoutes } from './operations/routes';
 import { reconcileRoutes } from './operations/reconcile-routes';
+import { providerRoutes } from './providers/routes';
 import { pageRoutes } from './pages/routes';
 import { webhookRoutes } from './webhooks/routes';
 
@@ -35,10 +37,12 @@ export const WEBHOOK_ROUTES: Route[] = webhookRoutes;
 /** JSON routes for the backend and the extension, then the pages. */
 export const API_ROUTES: Route[] = [
   ...accountRoutes,
+  ...pauseRoutes,
   ...receiptRoutes,
   ...extensionTokenRoutes,
   ...connectionRoutes,
   ...reconcileRoutes,
+  ...providerRoutes,
   ...extensionRoutes,
   ...pageRoutes,
 ];

@@ -11,7 +11,9 @@ export type BackendEventType =
   | 'account.email_sent'
   | 'account.deleted'
   | 'account.restored'
-  | 'reconcile.held';
+  | 'reconcile.held'
+  | 'provider.incident_opened'
+  | 'provider.incident_closed';
 
 export interface BackendEvent {
   /** Stable: the same event written again (a retried activity) keeps its id, so receivers can drop repeats. */
@@ -113,6 +115,55 @@ export function reconcileHeldEvent(h: {
     type: 'reconcile.held',
     occurredAt: new Date().toISOString(),
     data: { holdId: h.holdId, reason: h.reason, count: h.count, maxDeletions: h.maxDeletions },
+  };
+}
+
+/** Orders provider incident events among themselves in the outbox (never an account id: `~` is outside their set). */
+export const PROVIDER_EVENTS_KEY = '~providers';
+
+/** Many accounts of one provider broke at once (or an operator said so): emails to its users are held. */
+export function providerIncidentOpenedEvent(i: {
+  id: number;
+  provider: string;
+  openedBy: string;
+  reason: string;
+  at: string;
+  details: object;
+}): BackendEvent {
+  return {
+    eventId: `provider.${i.id}.opened`,
+    accountId: PROVIDER_EVENTS_KEY,
+    type: 'provider.incident_opened',
+    occurredAt: i.at,
+    data: { incidentId: i.id, provider: i.provider, openedBy: i.openedBy, reason: i.reason, ...i.details },
+  };
+}
+
+/** A provider incident is over: the held emails are judged again (still-broken accounts get theirs). */
+export function providerIncidentClosedEvent(i: {
+  id: number;
+  provider: string;
+  openedAt: string;
+  openedBy: string;
+  closedBy: string;
+  reason: string;
+  at: string;
+  heldEmails: number;
+}): BackendEvent {
+  return {
+    eventId: `provider.${i.id}.closed`,
+    accountId: PROVIDER_EVENTS_KEY,
+    type: 'provider.incident_closed',
+    occurredAt: i.at,
+    data: {
+      incidentId: i.id,
+      provider: i.provider,
+      openedAt: i.openedAt,
+      openedBy: i.openedBy,
+      closedBy: i.closedBy,
+      reason: i.reason,
+      heldEmails: i.heldEmails,
+    },
   };
 }
 

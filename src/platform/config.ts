@@ -210,6 +210,12 @@ export const configSchema = z.object({
     .min(1)
     .default(32)
     .describe('Accounts whose events one API process forwards to Temporal at once'),
+  FORWARDER_PLACEMENT: z
+    .enum(['api', 'worker'])
+    .default('api')
+    .describe(
+      'Which processes forward stored events to Temporal, woken by PostgreSQL LISTEN/NOTIFY and sweeping every INBOX_RELAY_INTERVAL: api (in the API, beside the answers) or worker (in the workers, so the API only stores and notifies); FORWARD_CONCURRENCY and RECEIPT_RETENTION apply there. With the embedded database everything runs in one process and this is ignored',
+    ),
   RECEIPT_MAX_ATTEMPTS: z.coerce
     .number()
     .int()
@@ -266,6 +272,16 @@ export const configSchema = z.object({
     .min(1)
     .default(100)
     .describe('Activities one worker runs at once, per task queue'),
+  WORKER_REUSE_V8_CONTEXT: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true')
+    .describe(
+      'Whether the worker runs every cached workflow in one shared V8 context (true, the SDK default: less memory per cached workflow) or one context each (false)',
+    ),
+  WORKER_STICKY_SCHEDULE_TO_START_TIMEOUT: duration('10s').describe(
+    "How long a workflow task waits for the worker that has its workflow cached before any worker takes it (and replays the history); the SDK's default",
+  ),
   BACKEND_WEBHOOK_URL: z
     .string()
     .url()

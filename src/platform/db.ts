@@ -11,6 +11,8 @@ import * as connections from '../../migrations/20261129000007_connections';
 import * as reconcileNeverDestroys from '../../migrations/20261202000001_reconcile_never_destroys';
 import * as connectionSecrets from '../../migrations/20261202000002_connection_secrets';
 import * as hostedLinkReuse from '../../migrations/20261202000003_hosted_link_reuse';
+import * as userLocale from '../../migrations/20261202000004_user_locale';
+import * as providerIncidents from '../../migrations/20261202000005_provider_incidents';
 
 type Migration = { up(k: Knex): Promise<void>; down(k: Knex): Promise<void> };
 
@@ -28,6 +30,8 @@ const MIGRATIONS: Record<string, Migration> = {
   '20261202000001_reconcile_never_destroys': reconcileNeverDestroys,
   '20261202000002_connection_secrets': connectionSecrets,
   '20261202000003_hosted_link_reuse': hostedLinkReuse,
+  '20261202000004_user_locale': userLocale,
+  '20261202000005_provider_incidents': providerIncidents,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

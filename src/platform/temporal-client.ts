@@ -27,6 +27,7 @@ import {
   type StatusEvent,
 } from '../workflows/account/contract';
 import { RECONCILE_WORKFLOW_TYPE, reconcileScheduleId } from '../workflows/reconcile/contract';
+import { ProviderIncidentsKey } from '../workflows/provider-incidents/contract';
 
 export interface TemporalSettings {
   address: string;
@@ -60,10 +61,15 @@ export function clientOver(connection: ConnectionLike, namespace: string): Clien
 export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
   const existing = await connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set(Object.keys(existing.customAttributes ?? {}));
-  const missing = SEARCH_ATTRIBUTE_KEYS.map((k) => k.name).filter((name) => !known.has(name));
+  const keys = [...SEARCH_ATTRIBUTE_KEYS, ProviderIncidentsKey];
+  const missing = keys.map((k) => k.name).filter((name) => !known.has(name));
   if (missing.length === 0) return [];
+  const { INDEXED_VALUE_TYPE_KEYWORD, INDEXED_VALUE_TYPE_KEYWORD_LIST } = temporal.api.enums.v1.IndexedValueType;
   const searchAttributes = Object.fromEntries(
-    missing.map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    missing.map((name) => [
+      name,
+      name === ProviderIncidentsKey.name ? INDEXED_VALUE_TYPE_KEYWORD_LIST : INDEXED_VALUE_TYPE_KEYWORD,
+    ]),
   );
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes });
   return missing;

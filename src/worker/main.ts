@@ -18,6 +18,7 @@ import { forwarderOptions, ReceiptForwarder } from '../inbound/receipt-forwarder
 import { clientOver, ensureReconcileSchedule } from '../platform/temporal-client';
 import { BackendEventSender } from '../backend-events/sender';
 import { ConnectionSweep } from '../connections/sweep';
+import { ensureProviderIncidentsWorkflow, providerIncidentSettings } from '../providers/workflow';
 import { UnipileApi } from '../unipile/unipile-api';
 import { unipileTaskQueue } from '../workflows/task-queues';
 
@@ -48,6 +49,7 @@ function activityDeps(deps: WorkerDeps, forwarding: ReceiptForwarder): ActivityD
     backendEvents: !!config.BACKEND_WEBHOOK_URL,
     graceMs: config.RECONCILE_GRACE,
     maxDeletions: config.RECONCILE_MAX_DELETIONS,
+    providerIncidents: providerIncidentSettings(config),
   };
 }
 
@@ -60,7 +62,8 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
   const logger = deps.logger ?? createLogger(config.LOG_LEVEL, 'worker');
   const client = clientOver(deps.connection, config.TEMPORAL_NAMESPACE);
   // Events the workers store themselves (a finished cookie connection) are forwarded at once, like the API's; the
-  // API's sweep catches any this process could not deliver.
+  // API's sweep catches any this process could not deliver. With FORWARDER_PLACEMENT=worker this process holds the
+  // forwarding role instead: it listens for the API's receipts and sweeps (started below, once the worker exists).
   const forwarding = new ReceiptForwarder(
     {
       db: deps.db,
@@ -70,9 +73,10 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     },
     forwarderOptions(config, 'worker'),
   );
-  forwarding.start();
   const activities = activityDeps(deps, forwarding);
   await ensureReconcileSchedule(client, config.TEMPORAL_TASK_QUEUE, config.RECONCILE_INTERVAL);
+  // The provider-incidents singleton runs whichever worker started it; a second start finds it running.
+  await ensureProviderIncidentsWorkflow(client, config.TEMPORAL_TASK_QUEUE);
   const main = await Worker.create({
     connection: deps.connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -85,6 +89,8 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxConcurrentLocalActivityExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    reuseV8Context: config.WORKER_REUSE_V8_CONTEXT,
+    stickyQueueScheduleToStartTimeout: config.WORKER_STICKY_SCHEDULE_TO_START_TIMEOUT,
     ...(deps.workflowBundle
       ? { workflowBundle: deps.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
@@ -99,6 +105,8 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     shutdownGraceTime: '10s',
   });
+  // Forwards while the main worker runs; the role stops with it, so the process can exit.
+  forwarding.start(() => ['INITIALIZED', 'RUNNING'].includes(main.getState()));
   // Secrets of connections that are over or abandoned are erased here, while the main worker runs.
   new ConnectionSweep(
     { db: deps.db, temporal: client, logger, checkpointTimeoutMs: config.CHECKPOINT_TIMEOUT },

@@ -37,6 +37,17 @@ export const BOOKKEEPING_BOUNDED = preset({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
 });
 
+/**
+ * Waking the accounts a closed provider incident held: pages of signals for about a minute per call, so a longer
+ * timeout than one row's write, with a heartbeat per page so a worker that died mid-way is noticed within a minute
+ * rather than at the timeout. Retried like BOOKKEEPING: held emails must go out whatever the outage.
+ */
+export const BOOKKEEPING_PAGED = {
+  ...BOOKKEEPING,
+  startToCloseTimeout: '3m',
+  heartbeatTimeout: '1m',
+} satisfies ActivityPreset & { heartbeatTimeout: Duration };
+
 /** Reconciliation's database steps go over a whole listing at once: longer than a single row's write. */
 export const overListing = <P extends ActivityPreset>(p: P): P => ({ ...p, startToCloseTimeout: '2m' });
 

@@ -75,9 +75,16 @@ export class Stack {
       RECONNECT_RETRY_INTERVAL: '2s',
       RECONNECT_MAX_RETRIES: '2',
       REMINDER_SCHEDULE: '3s,6s',
+      // First emails go out as soon as they are due, as before the settle existed; the suites about provider
+      // incidents and the settle set their own. A suite's accounts failing together must not open a provider
+      // incident that holds the emails it counts, unless the suite is about that.
+      EMAIL_SETTLE: '0s',
+      PROVIDER_INCIDENT_MIN_ACCOUNTS: '100000',
       UNIPILE_REQUEST_TIMEOUT: '5s',
       INBOX_RELAY_INTERVAL: '500ms',
       LOG_LEVEL: 'info',
+      // Lets a suite be run again with the forwarding role in the workers (TEST_FORWARDER_PLACEMENT=worker).
+      ...(process.env.TEST_FORWARDER_PLACEMENT ? { FORWARDER_PLACEMENT: process.env.TEST_FORWARDER_PLACEMENT } : {}),
       ...this.options.env,
     };
     this.env = env;

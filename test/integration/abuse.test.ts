@@ -82,6 +82,9 @@ const FUZZ: Record<string, (ids: Ids) => RouteFuzz> = {
     spoil: (b) =>
       b && typeof b === 'object' && 'provider' in b ? { ...b, unexpected: 1 } : { provider: 'NOT_A_PROVIDER' },
   }),
+  // Each accepted body is a Temporal update pausing the seeded account (harmless to the other routes).
+  'POST /api/accounts/:accountId/pause': () => ({ acceptedBodies: 30 }),
+  'POST /api/accounts/:accountId/resume': () => ({}),
   'GET /api/receipts': () => ({}),
   'POST /api/receipts/:receiptId/replay': (ids) => ({ params: { receiptId: ids.receiptIds } }),
   // The token routes work on a user of their own: revoking every token must not touch the owner's.
@@ -96,6 +99,9 @@ const FUZZ: Record<string, (ids: Ids) => RouteFuzz> = {
   'POST /api/connections/:connectionId/steps': () => ({ acceptedBodies: 100 }),
   'GET /api/users/:userId/connections': () => ({}),
   'POST /api/reconcile/confirm': () => ({}),
+  'GET /api/providers': () => ({}),
+  // Each accepted body is a Temporal update that opens or closes an incident: a few are enough.
+  'POST /api/providers/:provider/incident': () => ({ params: { provider: ['FUZZ_PROVIDER'] }, acceptedBodies: 6 }),
   'POST /api/extension/linkedin-cookies': () => ({
     body: {
       linkedin_member_id: oftenOneOf(['member-fuzz-1', 'member-fuzz-2']),

@@ -18,6 +18,8 @@ const MIGRATIONS = [
   '20261202000001_reconcile_never_destroys',
   '20261202000002_connection_secrets',
   '20261202000003_hosted_link_reuse',
+  '20261202000004_user_locale',
+  '20261202000005_provider_incidents',
 ];
 
 const TABLES = [
@@ -29,6 +31,8 @@ const TABLES = [
   'extension_tokens',
   'hosted_links',
   'linkedin_sessions',
+  'provider_email_holds',
+  'provider_incidents',
   'reconcile_holds',
   'reconcile_listed',
   'users',

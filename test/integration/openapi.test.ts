@@ -111,6 +111,9 @@ describe('OpenAPI', () => {
     await call('get', '/api/accounts/:accountId/health', `${accountUrl}/health`);
     await call('get', '/api/accounts/:accountId/health', `${accountUrl}/health?fresh=true`);
     await call('post', '/api/accounts/:accountId/reconnect', `${accountUrl}/reconnect`);
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    await call('post', '/api/accounts/:accountId/pause', `${accountUrl}/pause`, { until, reason: 'doc' });
+    await call('post', '/api/accounts/:accountId/resume', `${accountUrl}/resume`);
     await call(
       'post',
       '/webhooks/unipile/account-status',
@@ -210,6 +213,13 @@ describe('OpenAPI', () => {
       max_deletions: 1,
     });
     await call('post', '/api/reconcile/confirm', '/api/reconcile/confirm', {});
+
+    // Provider incidents: an operator opens one by hand, reads it, closes it.
+    await call('post', '/api/providers/:provider/incident', '/api/providers/DOC_PROVIDER/incident', { action: 'open' });
+    await call('get', '/api/providers', '/api/providers');
+    await call('post', '/api/providers/:provider/incident', '/api/providers/DOC_PROVIDER/incident', {
+      action: 'close',
+    });
 
     // Revoking extension tokens, one then all; deleting an account.
     const tokens = await call(

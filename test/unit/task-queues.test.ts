@@ -32,9 +32,12 @@ describe('task queues', () => {
     expect(bookkeepingNames).toEqual(
       [
         'applyListing',
+        'applyProviderIncidentAction',
+        'checkEmailHold',
         'claimHold',
         'deleteGoneAccounts',
         'endReconcileRun',
+        'evaluateProviderIncidents',
         'finishConnection',
         'finishHold',
         'finishLinkedinConnection',
@@ -43,6 +46,7 @@ describe('task queues', () => {
         'recordAccountState',
         'recordConnectState',
         'recordConnectionStep',
+        'releaseProviderHolds',
         'sendAccountEmail',
         'stageListedAccounts',
         'summarizeListing',

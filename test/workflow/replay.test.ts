@@ -5,9 +5,13 @@ import { HISTORY_DIR, HISTORY_SET } from '../helpers/histories';
 import {
   accountLinkedSignal,
   cookieUpdatedSignal,
+  pauseAccountUpdate,
+  providerIncidentClosedSignal,
   reconnectNowUpdate,
+  resumeAccountUpdate,
   statusEventSignal,
 } from '../../src/workflows/account/contract';
+import { providerIncidentActionUpdate } from '../../src/workflows/provider-incidents/contract';
 import { solveCheckpointUpdate } from '../../src/workflows/linkedin-connect/contract';
 import { awaitConnectionStepUpdate, answerConnectionStepUpdate } from '../../src/workflows/connection/contract';
 
@@ -37,6 +41,11 @@ describe('workflow replay', () => {
       accountLinkedSignal.name,
       cookieUpdatedSignal.name,
       reconnectNowUpdate.name,
+      pauseAccountUpdate.name,
+      resumeAccountUpdate.name,
+      providerIncidentClosedSignal.name,
+      'providerIncidentsWorkflow',
+      providerIncidentActionUpdate.name,
       solveCheckpointUpdate.name,
       'connectionWorkflow',
       'reconcileAccountsWorkflow',
@@ -59,6 +68,13 @@ describe('workflow replay', () => {
       // The scheduled reconciliation: a first 404 kept, a second one deleted.
       'reconcile-run-first-404',
       'reconcile-run-second-404',
+      // A restricted answer, another member's cookie, a pause that ends by itself and one resumed.
+      'restricted-then-healthy',
+      'linkedin-cookie-mismatch',
+      'paused-until',
+      'paused-then-resumed',
+      // An email held by a provider incident, released by its close.
+      'provider-hold-released',
     ])
       expect(files.some((f) => f.startsWith(`${HISTORY_SET}/${scenario}`))).toBe(true);
   });

@@ -46,6 +46,10 @@ describe('account workflow with stub activities', () => {
           seen.conflicts.push(`${input.accountId}#${e.seq}`);
       }
     },
+    // No provider is in incident here: emails go out as they come due.
+    async checkEmailHold() {
+      return { held: false };
+    },
     async sendAccountEmail(input) {
       seen.emails.push(input);
       return { outcome: 'sent' };

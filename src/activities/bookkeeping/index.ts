@@ -4,6 +4,7 @@ import { createConnectionBookkeepingActivities } from './connection';
 import { createEmailActivities } from './email';
 import { createLinkedinBookkeepingActivities } from './linkedin';
 import { createReconcileBookkeepingActivities } from './reconcile';
+import { createProviderBookkeepingActivities } from './providers';
 
 /**
  * The activities of the main task queue: our own records (database writes, stored events) and the account emails.
@@ -17,6 +18,7 @@ export function createBookkeepingActivities(deps: ActivityDeps) {
     ...createLinkedinBookkeepingActivities(deps),
     ...createConnectionBookkeepingActivities(deps),
     ...createReconcileBookkeepingActivities(deps),
+    ...createProviderBookkeepingActivities(deps),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   reconnectNowUpdate,
   type AccountView,
 } from '../../workflows/account/contract';
+import { canonicalLocale } from '../../i18n';
 import { HttpError } from '../http/errors';
 import { defineRoute, parse, type Route } from '../http/route';
 import {
@@ -94,11 +95,13 @@ const putUser = defineRoute({
   responses: { 200: userAnswer },
   errors: [],
   async handler({ params: { userId }, body }, { deps: { db } }) {
+    // Like `name`, a PUT without `locale` clears it (English). Stored canonical: `fr-fr` is kept as `fr-FR`.
+    const locale = canonicalLocale(body.locale);
     await db('users')
-      .insert({ id: userId, email: body.email, name: body.name ?? null })
+      .insert({ id: userId, email: body.email, name: body.name ?? null, locale })
       .onConflict('id')
-      .merge({ email: body.email, name: body.name ?? null, updated_at: db.fn.now() });
-    return { status: 200, body: { userId, email: body.email, name: body.name ?? null } };
+      .merge({ email: body.email, name: body.name ?? null, locale, updated_at: db.fn.now() });
+    return { status: 200, body: { userId, email: body.email, name: body.name ?? null, locale } };
   },
 });
 

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { accountIdSchema, storableText, userIdSchema } from '../../platform/ids';
 import { connectionBody } from '../../connections/input';
+import { canonicalLocale } from '../../i18n';
 
 export const accountParams = z.object({ accountId: accountIdSchema });
 export const userParams = z.object({ userId: userIdSchema });
@@ -18,6 +19,13 @@ export const receiptParams = z.object({ receiptId: z.coerce.number().int().posit
 export const userBody = z.object({
   email: storableText().pipe(z.string().email()),
   name: storableText().pipe(z.string().max(200)).optional(),
+  /** BCP 47 (`fr-FR`): the language of the user's emails and pages; stored in canonical form by the route. */
+  locale: z
+    .string()
+    .max(100)
+    .refine((v) => canonicalLocale(v) !== null, 'must be a BCP 47 language tag, such as fr-FR')
+    .nullable()
+    .optional(),
 });
 const PROVIDERS = [
   'LINKEDIN',
@@ -73,7 +81,12 @@ const timestamp = z.preprocess((v) => (v instanceof Date ? v.toISOString() : v),
 const page = <T extends z.ZodTypeAny>(item: T) =>
   z.strictObject({ items: z.array(item), nextCursor: z.number().int().nullable() });
 
-export const userAnswer = z.strictObject({ userId: z.string(), email: z.string(), name: z.string().nullable() });
+export const userAnswer = z.strictObject({
+  userId: z.string(),
+  email: z.string(),
+  name: z.string().nullable(),
+  locale: z.string().nullable(),
+});
 export const linkAnswer = z.strictObject({ url: z.string().url(), expiresAt: timestamp });
 
 export const accountAnswer = z.strictObject({
@@ -119,6 +132,8 @@ const accountView = z.object({
       attemptsOmitted: z.number().optional(),
       maxAttempts: z.number(),
       emails: z.array(z.unknown()),
+      restricted: z.boolean().optional(),
+      mismatch: z.boolean().optional(),
     })
     .nullable(),
   nextAttemptAt: z.string().nullable(),
@@ -126,7 +141,17 @@ const accountView = z.object({
   lastError: z.string().nullable(),
   cookieAt: z.string().nullable().optional(),
   completed: z.boolean().optional(),
+  paused: z.object({ since: z.string(), until: z.string().nullable(), reason: z.string() }).nullable().optional(),
+  emailHeld: z.object({ provider: z.string(), incidentId: z.number(), since: z.string() }).nullable().optional(),
 });
+
+/** POST /api/accounts/:accountId/pause. */
+export const pauseBody = z.strictObject({
+  until: z.string().datetime({ offset: true }).nullable().optional(),
+  reason: z.string().trim().min(1).max(500),
+});
+/** The account's view right after a pause or a resume, as the workflow answered. */
+export const pauseAnswer = z.strictObject({ accountId: z.string(), workflow: accountView });
 /** The account with its workflow's view: stored (live false) or asked of the workflow (live true). */
 export const accountWithViewAnswer = accountAnswer.extend({
   workflow: accountView.nullable(),
@@ -151,7 +176,8 @@ const connectionStep = z.discriminatedUnion('type', [
   }),
   // The QR code's payload to show, read from its encrypted copy.
   z.strictObject({ type: z.literal('qrcode'), expiresAt: z.string(), qrcode: z.string().optional() }),
-  z.strictObject({ type: z.literal('failed'), error: z.string() }),
+  // `message`: what the user should do, for the failures that need more than trying again.
+  z.strictObject({ type: z.literal('failed'), error: z.string(), message: z.string().optional() }),
 ]);
 export const connectionAnswer = z.strictObject({ connectionId: z.string(), step: connectionStep });
 export const connectionReadAnswer = connectionAnswer.extend({ userId: z.string(), provider: z.string() });

@@ -134,6 +134,31 @@ function reconcileHeldGauge(registry: Registry, db: Knex, cacheMs: number): void
   });
 }
 
+/** 1 for each provider in incident (its users' emails held), 0 for the other providers with accounts or past incidents. */
+function providerIncidentGauge(registry: Registry, db: Knex, cacheMs: number): void {
+  const read = gaugeRead(cacheMs, async () => {
+    const { rows } = (await db.raw(
+      `select provider, bool_or(open) as open from (
+         select provider, closed_at is null as open from provider_incidents
+         union all
+         select distinct account_type, false from accounts where account_type is not null
+       ) p group by provider`,
+    )) as { rows: { provider: string; open: boolean }[] };
+    return rows;
+  });
+  new Gauge({
+    name: 'unipile_provider_incident_open',
+    help: "Whether a provider incident is open (1) or not (0), by provider, read at scrape time; while open, emails to that provider's users are held",
+    labelNames: ['provider'],
+    registers: [registry],
+    async collect() {
+      const rows = await read();
+      this.reset();
+      for (const r of rows) this.set({ provider: r.provider }, r.open ? 1 : 0);
+    },
+  });
+}
+
 /** Figures read from the database at scrape time. */
 function databaseGauges(registry: Registry, db: Knex, cacheMs: number): void {
   queueGauge(
@@ -154,6 +179,7 @@ function databaseGauges(registry: Registry, db: Knex, cacheMs: number): void {
   );
   incidentGauge(registry, db, cacheMs);
   reconcileHeldGauge(registry, db, cacheMs);
+  providerIncidentGauge(registry, db, cacheMs);
 }
 
 /** `cacheMs` (OPS_CACHE_TTL): how long the database figures are reused between scrapes. */

@@ -93,6 +93,7 @@ export interface AccountWorkflowInput {
 
 export type Inbound =
   | { type: 'status'; event: StatusEvent }
+  | { type: 'provider_closed'; closed: ProviderIncidentClosed }
   | { type: 'linked'; link: AccountLinked }
   | { type: 'cookie'; cookie: CookieUpdate };
 
@@ -142,6 +143,14 @@ export interface Incident {
   lastScheduledAt?: string | null;
   /** When the last cookie-triggered attempt finished: the next one is not before this plus the interval. */
   lastCookieAttemptAt?: string | null;
+  /** Unipile answered errors/account_restricted: no silent attempt any more, one `restricted` email. */
+  restricted?: boolean;
+  /** A cookie reconnect answered that the cookie belongs to another member: the first email is `mismatch`. */
+  mismatch?: boolean;
+  /** The account was resumed from a pause: its next scheduled attempt is due at once. */
+  dueNow?: boolean;
+  /** The next email waits for this provider incident to close (or asks again at `recheckAt`). */
+  emailHold?: { provider: string; incidentId: number; since: string; recheckAt: string } | null;
 }
 
 export interface JournalEntry {
@@ -164,6 +173,10 @@ export interface AccountState {
   completed: boolean;
   /** Receipt ids already applied, newest last, bounded. */
   seenReceipts: number[];
+  /** Set while the backend has paused the account: no attempt and no email. */
+  paused?: { since: string; until: string | null; reason: string } | null;
+  /** Fingerprints of extension cookies Unipile said belong to another member: never tried again, bounded. */
+  mismatchedCookies?: string[];
   /** Entries not yet written to the account's event history. */
   journal: JournalEntry[];
   journalSeq: number;
@@ -185,6 +198,10 @@ export interface AccountView {
     attemptsOmitted?: number;
     maxAttempts: number;
     emails: EmailRecord[];
+    /** The provider restricted the account: no silent attempt any more. */
+    restricted?: boolean;
+    /** The extension's cookie belongs to another member. */
+    mismatch?: boolean;
   };
   nextAttemptAt: string | null;
   nextEmailAt: string | null;

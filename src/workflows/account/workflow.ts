@@ -28,6 +28,9 @@ import {
   AccountStatusKey,
   AccountUserIdKey,
   getAccountStateQuery,
+  pauseAccountUpdate,
+  providerIncidentClosedSignal,
+  resumeAccountUpdate,
   statusEventSignal,
   type AccountState,
   type AccountView,
@@ -42,7 +45,12 @@ import {
   applyAttempt,
   applyEmail,
   applyEmailFailure,
+  applyEmailHold,
   applyInbound,
+  applyPause,
+  applyResume,
+  applyTime,
+  clearEmailHold,
   attemptLabel,
   describe,
   initialState,
@@ -62,9 +70,12 @@ const PERSIST_VIEW_PATCH = 'persist-view-local';
 // Runs recorded before this patch tried every new extension cookie at once and kept every attempt in their state;
 // newer runs try one per CONNECT_RETRY_INTERVAL (beyond the first of an incident) and keep the lists bounded.
 const COOKIE_BUDGET_PATCH = 'cookie-reconnect-budget';
+// Runs recorded before this patch knew no provider incidents (an email is asked about first, and waits EMAIL_SETTLE
+// after its incident opens), no restricted or mismatched answers, no pause, and retried in lockstep.
+const PROVIDER_AWARE_PATCH = 'provider-aware';
 
 // The account's records never give up: a database outage is waited out, the account stays watched.
-const { recordAccountState } = bookkeepingActivities(BOOKKEEPING);
+const { recordAccountState, checkEmailHold } = bookkeepingActivities(BOOKKEEPING);
 // Past a minute of retries inside one workflow task, the SDK backs off on a durable timer.
 const local = localBookkeepingActivities(BOOKKEEPING);
 
@@ -164,7 +175,7 @@ async function sendEmail(
   incidentId: number,
   step: EmailStep,
 ): Promise<{ sent: EmailRecord } | { failed: string }> {
-  const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : 'reconnect_needed email';
+  const summary = step.kind === 'reminder' ? `reminder email ${step.seq}` : `${step.kind} email`;
   try {
     const result = await sendAccountEmail.executeWithOptions({ summary }, [
       { accountId, incidentId, kind: step.kind, seq: step.seq },
@@ -184,8 +195,11 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   // Decided at the start and at the top of each loop, never in a query (which may not call patched()).
   let effective: RecoveryPolicy = policy;
   function takePatches(): void {
-    if (effective.cookieBudget || !patched(COOKIE_BUDGET_PATCH)) return;
-    effective = { ...policy, cookieBudget: true };
+    if (!effective.cookieBudget && patched(COOKIE_BUDGET_PATCH)) effective = { ...effective, cookieBudget: true };
+    // Taken only once the budget is: the two markers are always recorded in this order.
+    if (effective.cookieBudget && !effective.providerAware && patched(PROVIDER_AWARE_PATCH)) {
+      effective = { ...effective, providerAware: true };
+    }
   }
   takePatches();
   // Past its tries an email is recorded as failed and sent again one retry interval later: never a failed workflow.
@@ -199,6 +213,7 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
   setHandler(statusEventSignal, (event) => void inbox.push({ type: 'status', event }));
   setHandler(accountLinkedSignal, (link) => void inbox.push({ type: 'linked', link }));
   setHandler(cookieUpdatedSignal, (cookie) => void inbox.push({ type: 'cookie', cookie }));
+  setHandler(providerIncidentClosedSignal, (closed) => void inbox.push({ type: 'provider_closed', closed }));
   setHandler(getAccountStateQuery, () => toView(state, effective, Date.now()));
 
   let persistedView = '';
@@ -246,6 +261,20 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
       await attempt(step);
       return;
     }
+    if (effective.providerAware) {
+      // While the provider is in incident the email waits (durably: a timer, or the incident's closing signal).
+      const hold = await checkEmailHold({ accountId: state.accountId, provider: state.provider });
+      if (hold.held) {
+        state = applyEmailHold(
+          state,
+          { provider: state.provider ?? '', incidentId: hold.incidentId },
+          effective,
+          Date.now(),
+        );
+        return;
+      }
+      state = clearEmailHold(state, Date.now(), 'provider_not_in_incident');
+    }
     const email = await sendEmail(sendAccountEmail, state.accountId, incident.id, step);
     if ('sent' in email) {
       emailsCounter.add(1, { kind: step.kind, outcome: email.sent.outcome });
@@ -269,9 +298,37 @@ export const accountWorkflow: AccountWorkflowFn = async function accountWorkflow
     { validator: () => void (state.completed && fail('the account is deleted')) },
   );
 
+  // Pause and resume change only the state: the loop, woken by `changed`, persists it and recomputes its step.
+  const providerAware = () => void (!effective.providerAware && fail('this run predates pausing; retry shortly'));
+  setHandler(
+    pauseAccountUpdate,
+    (request) => {
+      state = applyPause(state, request, Date.now());
+      changed = true;
+      return toView(state, effective, Date.now());
+    },
+    {
+      validator: (request) => {
+        if (state.completed) fail('the account is deleted');
+        providerAware();
+        if (request.until !== null && Number.isNaN(Date.parse(request.until))) fail('until is not a time');
+      },
+    },
+  );
+  setHandler(
+    resumeAccountUpdate,
+    () => {
+      state = applyResume(state, Date.now(), 'request');
+      changed = true;
+      return toView(state, effective, Date.now());
+    },
+    { validator: () => void (state.completed ? fail('the account is deleted') : providerAware()) },
+  );
+
   for (;;) {
     takePatches();
     for (const inbound of inbox.splice(0)) state = applyInbound(state, inbound, Date.now());
+    state = applyTime(state, Date.now());
     changed = false;
     await persist();
 

@@ -1,0 +1,72 @@
+// Pausing an account from the product: no attempt and no email until its end or a resume. The account workflow
+// holds the pause (a durable timer for `until`), so it survives restarts and shows wherever the state does.
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  accountWorkflowId,
+  pauseAccountUpdate,
+  resumeAccountUpdate,
+  type AccountView,
+} from '../../workflows/account/contract';
+import { HttpError } from '../http/errors';
+import { defineRoute, type Route } from '../http/route';
+import { accountOr404 } from './routes';
+import { accountParams, pauseAnswer, pauseBody } from './schemas';
+import type { ApiDeps } from '../http/deps';
+
+async function askWorkflow(deps: ApiDeps, accountId: string, ask: (h: WorkflowHandle) => Promise<AccountView>) {
+  try {
+    return await ask(deps.temporal.workflow.getHandle(accountWorkflowId(accountId)));
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      throw new HttpError(409, 'not_possible', err.cause?.message ?? 'The account cannot be paused now');
+    }
+    throw new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later');
+  }
+}
+type WorkflowHandle = ReturnType<ApiDeps['temporal']['workflow']['getHandle']>;
+
+const pause = defineRoute({
+  method: 'post',
+  path: '/api/accounts/:accountId/pause',
+  audience: 'backend',
+  auth: 'backendToken',
+  summary:
+    'Pause an account: no recovery attempt and no email until `until` (ISO 8601, in the future) or a resume; events are still recorded. Pausing a paused account changes its end and reason',
+  params: accountParams,
+  body: pauseBody,
+  responses: { 200: pauseAnswer },
+  errors: [404, 409, 503],
+  async handler({ params, body }, { deps }) {
+    const row = await accountOr404(deps.db, params.accountId);
+    if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
+    const until = body.until ? new Date(body.until).toISOString() : null;
+    if (until && Date.parse(until) <= Date.now()) {
+      throw new HttpError(400, 'invalid_request', 'until must be in the future');
+    }
+    const request = { until, reason: body.reason };
+    const view = await askWorkflow(deps, row.account_id, (h) =>
+      h.executeUpdate(pauseAccountUpdate, { args: [request] }),
+    );
+    return { status: 200, body: { accountId: row.account_id, workflow: view } };
+  },
+});
+
+const resume = defineRoute({
+  method: 'post',
+  path: '/api/accounts/:accountId/resume',
+  audience: 'backend',
+  auth: 'backendToken',
+  summary:
+    'Resume a paused account: it is judged by its current status at once (a due attempt runs now). Resuming an account that is not paused changes nothing',
+  params: accountParams,
+  responses: { 200: pauseAnswer },
+  errors: [404, 409, 503],
+  async handler({ params }, { deps }) {
+    const row = await accountOr404(deps.db, params.accountId);
+    if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
+    const view = await askWorkflow(deps, row.account_id, (h) => h.executeUpdate(resumeAccountUpdate));
+    return { status: 200, body: { accountId: row.account_id, workflow: view } };
+  },
+});
+
+export const pauseRoutes: Route[] = [pause, resume];
