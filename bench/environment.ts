@@ -81,6 +81,7 @@ export class Bench {
       cap: s.cap,
       cachedWorkflows: s.cache,
       idle: s.idle,
+      backlog: s.backlog,
       capped: s.mass,
       uncapped: s.uncapped,
       ...(s.only ? { only: s.only } : {}),

@@ -22,7 +22,8 @@ function markdown(header: string[], rows: Row[]): string {
   ].join('\n');
 }
 
-function ingestionRows(i: Json): Row[] {
+function ingestionRows(i: Json, signals?: Json): Row[] {
+  const applied = appliedPerSecond(i);
   const temporal = `Temporal ceiling ${i.temporalCeiling.perSecond}/s`;
   return [
     ['HTTP ceiling (bare Express JSON)', `${i.httpCeiling.perSecond}/s`, 'itself a ceiling', latency(i.httpCeiling)],
@@ -46,8 +47,10 @@ function ingestionRows(i: Json): Row[] {
     ],
     [
       'Every event applied (account rows)',
-      i.everyEventAppliedSeconds === null ? 'not all' : `${i.everyEventAppliedSeconds} s`,
-      '',
+      i.everyEventAppliedSeconds === null ? 'not all' : `${i.everyEventAppliedSeconds} s (${applied}/s)`,
+      signals && applied !== null
+        ? `ceiling (a) ${signals.signalsPerSecond}/s (**${ratio(applied, signals.signalsPerSecond)}**, target 0.8)`
+        : '',
       i.everyEventAppliedSeconds === null
         ? 'some account never showed its last event: see the events counted'
         : 'from the first post to the last account row showing its last event',
@@ -119,14 +122,18 @@ function idleRows(idle: Json, temporal?: LoadResult): Row[] {
   ];
 }
 
-function massRows(runs: Json[]): Row[] {
+function massRows(runs: Json[], incidents?: Json): Row[] {
+  const ceiling = (m: Json) =>
+    incidents && incidents.incidents === m.accounts
+      ? `ceiling (b) ${incidents.incidentsPerSecond}/s (**${ratio(m.attemptsPerSecond, incidents.incidentsPerSecond)}**, target 0.9)`
+      : 'none: what the machine sustains';
   return runs.map((m) => [
     m.cap === 'uncapped'
       ? `Mass disconnect, ${m.accounts} accounts, uncapped`
       : `Mass disconnect, ${m.accounts} accounts, cap ${m.cap}`,
     `${m.attemptsPerSecond} attempts/s`,
     m.ratioToCap === null
-      ? 'none: what the machine sustains'
+      ? ceiling(m)
       : `cap ${m.cap}/s (${m.ratioToCap} over the span, **${m.steadyRatioToCap}** p10–p90)`,
     `p10–p90 of first attempts ${m.steadyAttemptsPerSecond}/s, busiest 5 s ${m.busiest5sPerSecond}/s; all first attempts in ${m.everyFirstAttemptSeconds} s (posting took ${m.postedSeconds} s); lost ${m.lost}, duplicates ${m.duplicates}`,
   ]);
@@ -158,22 +165,123 @@ function costRows(cost: Json): Row[] {
   ];
 }
 
+/** Events applied per second end to end: the webhooks over the time to the last account row showing its last event. */
+export const appliedPerSecond = (i: Json): number | null =>
+  i.everyEventAppliedSeconds ? Math.round((i.webhooks / i.everyEventAppliedSeconds) * 10) / 10 : null;
+
+/** The largest uncapped mass disconnect no larger than the minimal-incident ceiling's size (the one it is judged on). */
+export const uncappedAtCeiling = (out: Json): Json | undefined =>
+  ((out.massDisconnect ?? []) as Json[]).find(
+    (m) => m.cap === 'uncapped' && m.accounts === out.ceilings?.incidents?.incidents,
+  );
+
+/** A product figure against a ceiling with a worker running: its ratio and whether the target is met (printed only). */
+export interface Judged {
+  target: string;
+  figure: string;
+  ceiling: string;
+  ratio: number | null;
+  met: boolean | null;
+}
+
+/** The two targets judged against the worker-running ceilings; empty when either side did not run. */
+export function judged(out: Json): Judged[] {
+  const c = out.ceilings;
+  if (!c) return [];
+  const found: Judged[] = [];
+  if (out.ingestion) {
+    const applied = appliedPerSecond(out.ingestion);
+    const r = applied === null ? null : ratio(applied, c.signals.signalsPerSecond);
+    found.push({
+      target: 'events applied ≥ 0.8 of a counting workflow with a worker',
+      figure: applied === null ? 'not all applied' : `${applied} events/s`,
+      ceiling: `${c.signals.signalsPerSecond} signals/s`,
+      ratio: r,
+      met: r === null ? false : r >= 0.8,
+    });
+  }
+  const m = uncappedAtCeiling(out);
+  if (m) {
+    const r = ratio(m.attemptsPerSecond, c.incidents.incidentsPerSecond);
+    found.push({
+      target: `mass disconnect without cap ≥ 0.9 of a minimal incident (${m.accounts} accounts)`,
+      figure: `${m.attemptsPerSecond} incidents/s`,
+      ceiling: `${c.incidents.incidentsPerSecond} incidents/s`,
+      ratio: r,
+      met: r >= 0.9,
+    });
+  }
+  return found;
+}
+
+function ceilingRows(c: Json): Row[] {
+  return [
+    [
+      `Ceiling (a): signals to a counting workflow, worker running (${c.signals.signals} to ${c.signals.workflows})`,
+      `${c.signals.signalsPerSecond}/s`,
+      'itself a ceiling',
+      `every signal handled ${c.signals.handledSeconds} s after the first was sent; sent ${latency(c.signals.sent)}`,
+    ],
+    [
+      `Ceiling (b): minimal incidents (signal, HTTP activity, local PostgreSQL write; ${c.incidents.incidents})`,
+      `${c.incidents.incidentsPerSecond}/s`,
+      'itself a ceiling',
+      `every attempt in ${c.incidents.everyAttemptSeconds} s, every row written in ${c.incidents.everyIncidentWrittenSeconds} s`,
+    ],
+  ];
+}
+
+function backlogRows(b: Json, rate: number): Row[] {
+  return (b.runs as Json[]).map((r) => [
+    `Webhooks at ${rate}/s while ${b.receipts} stored receipts drain, forwarding in the ${r.placement}`,
+    `${r.answered.perSecond}/s`,
+    `target p99 < 50 ms: **${r.answered.p99Ms < 50 ? 'met' : 'missed'}**`,
+    `p50 ${r.answered.p50Ms} ms, p99 **${r.answered.p99Ms} ms**; ${r.pendingWhenLoopEnded} still pending when the loop ended; backlog and posts forwarded at ${r.forwardedPerSecond}/s (${r.drainedSeconds} s)`,
+  ]);
+}
+
+function judgedRows(out: Json): Row[] {
+  return judged(out).map((j) => [
+    `Target: ${j.target}`,
+    j.figure,
+    `${j.ceiling}${j.ratio === null ? '' : ` (**${j.ratio}**)`}`,
+    j.met ? 'met' : 'missed',
+  ]);
+}
+
+/** The worker settings sweep (worker-sweep.ts): each value against the default runs, which are its ceiling and noise. */
+function workerSweepRows(w: Json): Row[] {
+  const base = `defaults ${(w.defaultRunsIncidentsPerSecond as number[]).join(' and ')}/s`;
+  return (w.rows as Json[]).map((r) => [
+    r.isDefault
+      ? `Worker sweep (${w.accounts} accounts, uncapped), defaults ${r.value}: ${w.defaults}`
+      : `Worker sweep: ${r.setting}=${r.value}`,
+    `${r.incidentsPerSecond} incidents/s`,
+    r.isDefault ? `noise ${w.noiseIncidentsPerSecond}/s` : base,
+    `first attempt p50 ${r.firstAttemptP50Seconds} s, p99 ${r.firstAttemptP99Seconds} s; worker RSS ${r.workerRssMb} MB; lost ${r.lost}, duplicates ${r.duplicates}`,
+  ]);
+}
+
 /** Every figure of the run, one row each, beside the ceiling that limits it. */
 export function table(out: Json): string {
   const rate = rateOf(out);
   const http: LoadResult | undefined = out.ingestion?.httpCeiling;
   const temporal: LoadResult | undefined = out.ingestion?.temporalCeiling;
   const rows: Row[] = [
-    ...(out.ingestion ? ingestionRows(out.ingestion) : []),
+    ...(out.ceilings ? ceilingRows(out.ceilings) : []),
+    ...(out.ingestion ? ingestionRows(out.ingestion, out.ceilings?.signals) : []),
     ...(out.webhooksAtRate ? atRateRows(out.webhooksAtRate, rate, http) : []),
+    ...(out.backlog ? backlogRows(out.backlog, rate) : []),
     ...(out.ingestionWorkerStopped ? workerStoppedRows(out.ingestionWorkerStopped, temporal) : []),
     ...(out.reads ? readsRows(out.reads, rate, http) : []),
     ...(out.idle ? idleRows(out.idle, temporal) : []),
-    ...(out.massDisconnect ? massRows(out.massDisconnect) : []),
+    ...(out.massDisconnect ? massRows(out.massDisconnect, out.ceilings?.incidents) : []),
     ...(out.cost ? costRows(out.cost) : []),
+    ...(out.workerSweep ? workerSweepRows(out.workerSweep) : []),
     ...(out.stateMachineEventsPerSecond !== undefined
       ? [['State machine (pure reducer)', `${out.stateMachineEventsPerSecond}/s`, '', 'no I/O at all']]
       : []),
+    ...judgedRows(out),
   ];
   return markdown(['measure', 'figure', 'ceiling (same run)', 'detail'], rows);
 }

@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--only <scenario>[,<scenario>]] [--accounts 1000,10000] [--idle 10000] [--cap 50]
-//   [--uncapped 1000,10000] [--concurrency 20] [--temporal-address host:port] [--write-doc]
+//   [--uncapped 1000,10000] [--concurrency 20] [--backlog 10000] [--temporal-address host:port] [--write-doc]
 //
 // The event pipeline measured end to end on real parts (bench/environment.ts), one scenario per file in
 // bench/scenarios/, run in order; --only runs some (and the ones they need). Every figure is printed beside the

@@ -12,6 +12,10 @@ export interface Settings {
   /** Uncapped mass disconnects (what the machine sustains). */
   uncapped: number[];
   idle: number;
+  /** Accounts of one provider failing at once (the provider-incident scenario): the first --accounts, or 10,000. */
+  providerIncidentAccounts: number;
+  /** Receipts stored before forwarding starts, drained while webhooks arrive at `rate` (the backlog scenario). */
+  backlog: number;
   ingest: { webhooks: number; accounts: number };
   reads: number;
   idleWatchMs: number;
@@ -37,6 +41,7 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
       quick: { type: 'boolean', default: false },
       accounts: { type: 'string' },
       idle: { type: 'string' },
+      backlog: { type: 'string' },
       cap: { type: 'string', default: '10' },
       uncapped: { type: 'string' },
       concurrency: { type: 'string', default: '20' },
@@ -59,6 +64,8 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
     mass,
     uncapped,
     idle: Math.max(Number(args.idle ?? (quick ? 300 : 10_000)), ...mass, ...uncapped),
+    backlog: Number(args.backlog ?? (quick ? 2000 : 10_000)),
+    providerIncidentAccounts: Number(args.accounts?.split(',')[0] ?? (quick ? 200 : 10_000)),
     ingest: quick ? { webhooks: 1000, accounts: 200 } : { webhooks: 5000, accounts: 1000 },
     reads: quick ? 500 : 2000,
     idleWatchMs: quick ? 5_000 : 20_000,

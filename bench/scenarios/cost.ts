@@ -16,6 +16,8 @@ async function fullEscalation(bench: Bench): Promise<{ accountId: string; events
     PORT: String(escalationPort),
     RECONNECT_RETRY_INTERVAL: '1s',
     REMINDER_SCHEDULE: '1s,2s',
+    // The first email waits this long for the account to come back by itself: shortened like the reminders.
+    EMAIL_SETTLE: '1s',
     UNIPILE_MAX_RPS: '100000',
   };
   const escApi = bench.spawn('src/api/server.ts', escalationEnv);
@@ -51,6 +53,8 @@ export const cost: Scenario = {
   async run(bench) {
     const { idleWatch, idleSample, massRuns } = bench.shared;
     const escalation = await fullEscalation(bench);
+    // The scaling scenario reads this account's history back (bytes and billable actions).
+    bench.shared.escalationId = escalation.accountId;
     const sampled = [...costSample(bench), idleSample!, escalation.accountId];
     const lengths = await Promise.all(sampled.map((id) => bench.historyLength(id)));
     const added = idleWatch!.after - idleWatch!.before;

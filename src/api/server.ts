@@ -5,7 +5,8 @@ import { createDb } from '../platform/db';
 import { close, listen } from '../platform/http-listen';
 import { createLogger, type Logger } from '../platform/logger';
 import { createTemporalClient } from '../platform/temporal-client';
-import { forwarderOptions, ReceiptForwarder } from '../inbound/receipt-forwarder';
+import { forwarderOptions, forwarderPlacement, ReceiptForwarder } from '../inbound/receipt-forwarder';
+import { ReceiptNotifier } from '../inbound/receipt-notifications';
 import { CallBudget, UnipileApi } from '../unipile/unipile-api';
 import { createApp } from './app';
 import { createMetrics } from './operations/metrics';
@@ -41,9 +42,12 @@ export async function startApi(
     { db, temporal, settings: temporalSettings, logger, metrics: metrics.forwarder },
     forwarderOptions(config, 'api'),
   );
-  const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, forwarder });
+  // FORWARDER_PLACEMENT=worker: this process only stores receipts and notifies the workers, which forward them.
+  const forwards = forwarderPlacement(config) === 'api';
+  const forwarding = forwards ? forwarder : new ReceiptNotifier(db, logger);
+  const app = createApp({ config, db, temporal, temporalSettings, unipile, logger, metrics, forwarder: forwarding });
   const { server, url } = await listen(app, config.PORT, options.host ?? '0.0.0.0');
-  forwarder.start();
+  if (forwards) forwarder.start();
   logger.info({ url }, 'API listening');
   return {
     url,

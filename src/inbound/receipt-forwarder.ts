@@ -8,12 +8,14 @@ import { isGrpcServiceError, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { hostname } from 'node:os';
 import type { Config } from '../platform/config';
+import { isEmbedded } from '../platform/db';
 import type { Logger } from '../platform/logger';
 import { appendApiEvent } from '../accounts/repository';
 import { signalAccount, type AccountSettings } from '../platform/temporal-client';
 import { classifyMessage, initialState } from '../workflows/account/state';
 import type { AccountState, StatusEvent } from '../workflows/account/contract';
 import { receiptSchema, type Forwarding, type InboundEvent } from './inbound-events';
+import { ReceiptListener } from './receipt-notifications';
 
 export interface ReceiptRow {
   id: string | number;
@@ -52,24 +54,37 @@ export interface ForwarderOptions {
   maxRetryDelayMs: number;
   /** Forwarded receipts older than this are deleted by the sweep (0: kept forever). */
   retentionMs: number;
+  /** Where to LISTEN for receipts other processes store (unset: only what this process stores, and the sweep). */
+  listenUrl?: string;
 }
 
 /** A claim outlives one forward (5 s deadline) several times over; a dead process's claims lapse. */
 const LEASE_MS = 30_000;
 
 /**
- * Options from configuration. The API sweeps and forwards many accounts at once; a worker forwards only the few
- * events it stores itself and leaves the sweep to the API.
+ * The processes that hold the forwarding role (FORWARDER_PLACEMENT). The embedded database lives in one process
+ * that runs the API and the worker together and cannot be listened to from another connection: the API forwards.
+ */
+export function forwarderPlacement(config: Config): 'api' | 'worker' {
+  return isEmbedded(config.DATABASE_URL) ? 'api' : config.FORWARDER_PLACEMENT;
+}
+
+/**
+ * Options from configuration. The processes that hold the forwarding role (FORWARDER_PLACEMENT) listen for stored
+ * receipts, sweep and forward many accounts at once; a worker without the role forwards only the few events it stores
+ * itself (the API without it only notifies: see ReceiptNotifier).
  */
 export function forwarderOptions(config: Config, role: 'api' | 'worker'): ForwarderOptions {
+  const holdsRole = forwarderPlacement(config) === role;
   return {
     owner: `${role}@${hostname()}:${process.pid}`,
     leaseMs: LEASE_MS,
-    sweepIntervalMs: role === 'api' ? config.INBOX_RELAY_INTERVAL : 0,
-    concurrency: role === 'api' ? config.FORWARD_CONCURRENCY : 8,
+    sweepIntervalMs: holdsRole ? config.INBOX_RELAY_INTERVAL : 0,
+    concurrency: holdsRole ? config.FORWARD_CONCURRENCY : 8,
     maxAttempts: config.RECEIPT_MAX_ATTEMPTS,
     maxRetryDelayMs: config.RECEIPT_RETRY_MAX_DELAY,
-    retentionMs: role === 'api' ? config.RECEIPT_RETENTION : 0,
+    retentionMs: holdsRole ? config.RECEIPT_RETENTION : 0,
+    ...(holdsRole && !isEmbedded(config.DATABASE_URL) ? { listenUrl: config.DATABASE_URL } : {}),
   };
 }
 
@@ -123,6 +138,8 @@ export class ReceiptForwarder implements Forwarding {
   private readonly waiting = new Set<string>();
   private readonly idle = new Set<() => void>();
   private timer?: NodeJS.Timeout;
+  private watch?: NodeJS.Timeout;
+  private listener?: ReceiptListener;
   private sweeping?: Promise<void>;
   private stopped = true;
   private lastPrune = 0;
@@ -132,18 +149,43 @@ export class ReceiptForwarder implements Forwarding {
     private readonly options: ForwarderOptions,
   ) {}
 
-  /** Forwards from now on; sweeps every `sweepIntervalMs` (0: only what this process stores, as in workers). */
-  start(): void {
+  /**
+   * Forwards from now on; listens for receipts other processes store (`listenUrl`) and sweeps every
+   * `sweepIntervalMs` (0: only what this process stores, as in a worker without the role). `alive`, when given, is
+   * asked every second: once false the forwarder stops itself (it runs beside a worker that shut down), so that its
+   * timer and listening connection do not keep the process up.
+   */
+  start(alive?: () => boolean): void {
     this.stopped = false;
+    const { listenUrl } = this.options;
+    if (listenUrl) {
+      this.listener = new ReceiptListener({
+        databaseUrl: listenUrl,
+        logger: this.deps.logger,
+        onAccount: (accountId) => this.kick(accountId),
+        onResumed: () => this.sweep(),
+      });
+      this.listener.start();
+    }
+    if (alive) {
+      this.watch = setInterval(() => {
+        if (!alive()) void this.stop();
+      }, 1000);
+      this.watch.unref();
+    }
     if (this.options.sweepIntervalMs <= 0) return;
     this.timer = setInterval(() => this.sweep(), this.options.sweepIntervalMs);
     this.sweep();
   }
 
-  /** Stops sweeping and waits for the forwards in flight; what is left stays stored for the next start. */
+  /** Stops listening and sweeping and waits for the forwards in flight; what is left stays stored for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.watch);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.stop();
     this.waiting.clear();
     await this.sweeping;
     if (this.draining.size > 0) await new Promise<void>((resolve) => this.idle.add(resolve));
