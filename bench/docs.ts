@@ -268,6 +268,34 @@ ${['| target | measured | met |', '|---|---|---|', ...rows.map((r) => `| ${r.joi
 `;
 }
 
+/** The provider-incident round: one provider's accounts failing together, emails held, then sent on closing. */
+function providerIncidentSection(out: Json): string {
+  const p = out.providerIncident;
+  if (!p) return '';
+  const rows: [string, string][] = [
+    ['provider incidents opened', n(p.incidents)],
+    ['opened after the threshold was crossed (the k-th failure webhook stored)', `${p.openAfterThresholdSeconds} s`],
+    ['opened after the first failure', `${p.openedAfterFirstFailureSeconds} s`],
+    ['first emails sent before it opened', n(p.emailedBeforeOpen)],
+    ['emails sent while it was open', n(p.emailsWhileOpen)],
+    ['the close answered in', `${p.closeAnsweredSeconds} s`],
+    [
+      'held emails sent after the close',
+      `${n(p.accounts - p.lost - p.emailedBeforeOpen)} in ${p.heldEmailsSentSeconds} s (${p.emailsPerSecond}/s)`,
+    ],
+    ['lost (an account never emailed)', n(p.lost)],
+    ['emailed twice', n(p.duplicates)],
+  ];
+  return `## A provider incident of ${n(p.accounts)} accounts
+
+From the same run. ${n(p.accounts)} \`${p.provider}\` accounts lose their credentials over ${p.failuresPostedSeconds} s;
+the provider incident opens, an operator closes it once every email is held, and every account still broken gets
+its first email then, once. Counted at the benchmark's SMTP peer, per recipient.
+
+${['| figure | measured |', '|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')}
+`;
+}
+
 /** The doc for one run's JSON; `jsonFile` is where that JSON lies (linked from the doc). */
 export function renderDoc(out: Json, jsonFile: string): string {
   const json = relative(ROOT, resolve(jsonFile));
@@ -292,6 +320,7 @@ ${header(out, json)}
 ${table(out)}
 
 ${eventsSection(out)}
+${providerIncidentSection(out)}
 ## What limits each figure
 
 ${limits(out)}

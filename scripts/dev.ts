@@ -87,6 +87,9 @@ function applyDefaults(env: NodeJS.ProcessEnv, secrets: Record<string, string>):
   env.PORT ??= '3000';
   env.PUBLIC_BASE_URL ??= `http://localhost:${env.PORT}`;
   env.MAIL_FROM ??= 'Account keeper <accounts@localhost>';
+  // On a developer's machine a burst of failures is the simulator's: an incident's first email waits seconds, not
+  // the two minutes production gives a provider-wide burst to be detected.
+  env.EMAIL_SETTLE ??= '5s';
   return generated;
 }
 

@@ -129,6 +129,8 @@ describe('production topology: Temporal server on PostgreSQL, two APIs, two work
       MAIL_FROM: 'Accounts <accounts@example.test>',
       RECONNECT_RETRY_INTERVAL: '3s',
       RECONNECT_MAX_RETRIES: '3',
+      // The first email goes out once the attempts are over, not EMAIL_SETTLE (2 min) after the incident opened.
+      EMAIL_SETTLE: '0s',
       // A restart the killed worker had taken is retried once its call times out (this + 5 s), not after 35 s.
       UNIPILE_REQUEST_TIMEOUT: '5s',
       INBOX_RELAY_INTERVAL: '500ms',

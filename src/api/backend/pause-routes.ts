@@ -1,6 +1,6 @@
 // Pausing an account from the product: no attempt and no email until its end or a resume. The account workflow
 // holds the pause (a durable timer for `until`), so it survives restarts and shows wherever the state does.
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import {
   accountWorkflowId,
   pauseAccountUpdate,
@@ -19,6 +19,10 @@ async function askWorkflow(deps: ApiDeps, accountId: string, ask: (h: WorkflowHa
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
       throw new HttpError(409, 'not_possible', err.cause?.message ?? 'The account cannot be paused now');
+    }
+    // No running workflow (the account is not watched): retrying will not help.
+    if (err instanceof WorkflowNotFoundError) {
+      throw new HttpError(409, 'not_watched', 'The account has no running workflow');
     }
     throw new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later');
   }
@@ -64,6 +68,8 @@ const resume = defineRoute({
   async handler({ params }, { deps }) {
     const row = await accountOr404(deps.db, params.accountId);
     if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
+    // Not paused as the workflow last persisted it: nothing to change, and no update (a history event) to spend.
+    if (row.view && !row.view.paused) return { status: 200, body: { accountId: row.account_id, workflow: row.view } };
     const view = await askWorkflow(deps, row.account_id, (h) => h.executeUpdate(resumeAccountUpdate));
     return { status: 200, body: { accountId: row.account_id, workflow: view } };
   },
