@@ -145,11 +145,20 @@ describe('LinkedIn silent reconnect from extension cookies', () => {
       'checkpoint listed',
     );
     await fetch(`${stack.sim.url}/_sim/accounts/${pending}/restricted`, { method: 'POST' });
-    const res = await stack.api$(
-      'POST',
-      `/api/accounts/${pending}/checkpoint`,
-      { code: 'OTP-777777' },
-      { authorization: `Bearer ${token}` },
+    // Listed a moment before its connection waits for the code (409 no_checkpoint meanwhile): asked again until then.
+    let res = { status: 0, json: {} as any, text: '' };
+    await waitFor(
+      async () => {
+        res = await stack.api$(
+          'POST',
+          `/api/accounts/${pending}/checkpoint`,
+          { code: 'OTP-777777' },
+          { authorization: `Bearer ${token}` },
+        );
+        return res.status !== 409;
+      },
+      15_000,
+      'the checkpoint waiting for its code',
     );
     expect(res.status).toBe(422);
     expect(res.json.error.code).toBe('checkpoint_failed');
