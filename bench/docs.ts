@@ -283,6 +283,14 @@ function providerIncidentSection(out: Json): string {
       'held emails sent after the close',
       `${n(p.accounts - p.lost - p.emailedBeforeOpen)} in ${p.heldEmailsSentSeconds} s (${p.emailsPerSecond}/s)`,
     ],
+    ...(p.mailer
+      ? ([
+          [
+            `the mailer alone, same email, 20 in flight (${n(p.mailer.emails)} emails)`,
+            `${p.mailer.intoFilesPerSecond}/s into the same .eml outbox; ${p.mailer.overSmtpPerSecond}/s to an SMTP server on this machine`,
+          ],
+        ] as [string, string][])
+      : []),
     ['lost (an account never emailed)', n(p.lost)],
     ['emailed twice', n(p.duplicates)],
   ];
@@ -293,6 +301,57 @@ the provider incident opens, an operator closes it once every email is held, and
 its first email then, once. Counted at the benchmark's SMTP peer, per recipient.
 
 ${['| figure | measured |', '|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n')}
+`;
+}
+
+/** Cores each part used during each scenario (cpu.ts): what the two cores went to while its figures were taken. */
+function cpuSection(out: Json): string {
+  const cpu = out.cpu as
+    Record<string, { wallSeconds: number; totalCores: number; cores: { part: string; cores: number }[] }> | undefined;
+  if (!cpu || Object.keys(cpu).length === 0) return '';
+  const rows = Object.entries(cpu).map(
+    ([scenario, c]) =>
+      `| ${scenario} | ${c.wallSeconds} s | ${c.totalCores} | ${c.cores
+        .slice(0, 5)
+        .map((p) => `${p.part} ${p.cores}`)
+        .join('; ')} |`,
+  );
+  return `## Where the cores went
+
+CPU time of each part during each scenario divided by its wall time (from \`/proc\`: every thread of a process, the
+worker's Rust core and the Temporal server's goroutines included; PostgreSQL is all its processes). The machine has
+${out.machine?.cpus ?? '?'} cores: a scenario near that total was limited by the CPU, and the largest part is where
+the time went.
+
+${['| scenario | wall | cores used | largest parts (cores) |', '|---|---|---|---|', ...rows].join('\n')}
+`;
+}
+
+/** The CPU profiles of a --profile run: busy share and where the JavaScript thread's time went. */
+function profilesSection(out: Json): string {
+  const profiles = out.profiles as
+    ({ name: string; error?: string; wallSeconds?: number; busyShare?: number } & Json)[] | undefined;
+  if (!profiles || profiles.length === 0) return '';
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  const rows = profiles.map((p) =>
+    p.error
+      ? `| ${p.name} | not read: ${p.error} | | |`
+      : `| ${p.name} | ${p.wallSeconds} s, busy ${pct(p.busyShare!)} | ${(p.areas as { area: string; share: number }[])
+          .slice(0, 5)
+          .map((a) => `${a.area} ${pct(a.share)}`)
+          .join('; ')} | ${(p.functions as { fn: string; where: string; share: number }[])
+          .slice(0, 3)
+          .map((f) => `\`${f.fn}\` (${f.where}) ${pct(f.share)}`)
+          .join('; ')} |`,
+  );
+  return `## CPU profiles
+
+\`--profile\` ran the API and worker processes under \`node --cpu-prof\` (10 ms sampling); each profile covers one
+process from its start to its end, named by the scenario that started it. Busy is the share of wall time the
+process's JavaScript thread was not idle (the worker's Rust core is outside it); areas and functions are shares of
+that busy time, by self time.
+
+${['| process | wall, busy | where the busy time went | top functions |', '|---|---|---|---|', ...rows].join('\n')}
 `;
 }
 
@@ -321,6 +380,8 @@ ${table(out)}
 
 ${eventsSection(out)}
 ${providerIncidentSection(out)}
+${cpuSection(out)}
+${profilesSection(out)}
 ## What limits each figure
 
 ${limits(out)}
@@ -334,6 +395,7 @@ npm run bench -- --quick          # small sizes, what CI runs; prints the table 
 npm run bench -- --accounts 1000 --uncapped 10000 --cap 10 --idle 10000 --concurrency 20
 npm run bench -- --temporal-address 127.0.0.1:7233   # against a Temporal you run (say, npm run prod:local's server)
 npm run bench -- --quick --only reads,state-machine   # some scenarios (bench/scenarios/), with those they need
+npm run bench -- --profile        # the API and worker under node --cpu-prof, summarised here (files in bench/results/)
 npm run bench:doc -- bench/results/<run>.json        # this file again, from a results file
 \`\`\`
 

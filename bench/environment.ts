@@ -13,6 +13,7 @@ import { createDb, ensureDatabase, migrateLatest } from '../src/platform/db';
 import { UnipileSimulator } from '../src/simulator/unipile-simulator';
 import { ROOT, freePort, spawnTs, stopAll, stopProcess, waitForHttp } from '../scripts/toolkit/processes';
 import { DEV_SERVER_SQLITE_PRAGMAS, startTemporalDevServer } from '../scripts/toolkit/temporal';
+import { cpuSnapshot, type CpuSnapshot } from './cpu';
 import { postJson, round, sleep, until, type LoadResult } from './harness';
 import type { Settings } from './settings';
 
@@ -26,6 +27,14 @@ export interface Shared {
   idleWatch?: { accounts: number; before: number; after: number };
   massRuns?: { historyEventsPerIncident: number }[];
 }
+
+/** What each entry point is called in the CPU table and the profiles' names. */
+const ROLES: Record<string, string> = {
+  'src/api/server.ts': 'API',
+  'src/worker/main.ts': 'worker',
+  'bench/ceilings/worker.ts': 'ceiling worker',
+  'bench/bare-http.ts': 'bare Express',
+};
 
 /** Every process the benchmark started, so that Ctrl-C or a timeout from outside takes them all down. */
 export const children: ChildProcess[] = [];
@@ -46,6 +55,13 @@ export class Bench {
   worker?: ChildProcess;
   readonly startedAt = new Date();
   readonly loadAtStart = loadavg()[0]!;
+  /** The scenario running now: it names the CPU profiles of the processes started during it. */
+  scenario = 'start';
+  /** Where `--profile` runs write their CPU profiles (kept out of git; summarised into the results). */
+  readonly profileDir = join(ROOT, 'bench/results', `profiles-${this.startedAt.toISOString().replace(/[:.]/g, '-')}`);
+  /** The role of each process we started, for the CPU table. */
+  private readonly roles = new Map<ChildProcess, string>();
+  private profiles = 0;
 
   constructor(readonly settings: Settings) {}
 
@@ -115,7 +131,9 @@ export class Bench {
     }
     const port = await freePort();
     // Persisted to a file with the pragmas `npm run dev` uses.
-    children.push(await startTemporalDevServer({ port, dbFile: join(this.tmp, 'temporal.db') }));
+    const server = await startTemporalDevServer({ port, dbFile: join(this.tmp, 'temporal.db') });
+    children.push(server);
+    this.roles.set(server, 'Temporal server');
     this.temporalAddress = `127.0.0.1:${port}`;
   }
 
@@ -169,9 +187,30 @@ export class Bench {
 
   /** One of our entry points in its own process, with the benchmark's environment (and `extra` over it). */
   spawn(entry: string, extra: Record<string, string> = {}): ChildProcess {
-    const child = spawnTs(entry, { ...this.env, ...extra }, []);
+    const role = ROLES[entry] ?? entry;
+    const profiled = this.settings.profile && (role === 'API' || role === 'worker');
+    // A 10 ms sampling interval: enough samples over minutes, too few to slow the process measured.
+    const nodeArgs = profiled
+      ? [
+          '--cpu-prof',
+          `--cpu-prof-dir=${this.profileDir}`,
+          `--cpu-prof-name=${String(++this.profiles).padStart(2, '0')}-${this.scenario}-${role}.cpuprofile`,
+          '--cpu-prof-interval=10000',
+        ]
+      : [];
+    const child = spawnTs(entry, { ...this.env, ...extra }, [], nodeArgs);
     children.push(child);
+    this.roles.set(child, role);
     return child;
+  }
+
+  /** CPU seconds so far of every part (cpu.ts): our live children by role, PostgreSQL, the benchmark itself. */
+  cpu(): CpuSnapshot {
+    const parts: Record<string, number[]> = {};
+    for (const [child, role] of this.roles) {
+      if (child.pid && child.exitCode === null && child.signalCode === null) (parts[role] ??= []).push(child.pid);
+    }
+    return cpuSnapshot(parts);
   }
 
   startWorker(extra: Record<string, string> = {}): void {

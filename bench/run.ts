@@ -1,5 +1,6 @@
 // npm run bench [-- --quick] [--only <scenario>[,<scenario>]] [--accounts 1000,10000] [--idle 10000] [--cap 50]
 //   [--uncapped 1000,10000] [--concurrency 20] [--backlog 10000] [--temporal-address host:port] [--write-doc]
+//   [--profile]
 //
 // The event pipeline measured end to end on real parts (bench/environment.ts), one scenario per file in
 // bench/scenarios/, run in order; --only runs some (and the ones they need). Every figure is printed beside the
@@ -11,7 +12,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ROOT, stopAll } from '../scripts/toolkit/processes';
 import { Bench, children } from './environment';
+import { cpuBetween, type CpuShare } from './cpu';
 import { log } from './harness';
+import { summariseProfiles } from './profile';
 import { writeDoc } from './docs';
 import { countedFailures, eventsTable, table } from './report';
 import { selectScenarios } from './scenarios';
@@ -30,11 +33,18 @@ async function main(): Promise<Bench> {
   const stack = scenarios.some((s) => s.stack);
   if (stack) await bench.start();
   await bench.describe();
+  const cpu: Record<string, CpuShare> = {};
   for (const scenario of scenarios) {
     if (settings.only) log(`scenario ${scenario.name}`);
+    bench.scenario = scenario.name;
+    const before = stack ? bench.cpu() : undefined;
     await scenario.run(bench);
+    if (before) cpu[scenario.name] = cpuBetween(before, bench.cpu());
   }
+  bench.out.cpu = cpu;
   if (stack) await bench.shutdown();
+  // Written as each profiled process exits (during the shutdown at the latest).
+  if (settings.profile) bench.out.profiles = summariseProfiles(bench.profileDir);
   return bench;
 }
 

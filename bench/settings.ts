@@ -27,6 +27,8 @@ export interface Settings {
   temporalAddress?: string;
   /** The scenarios asked for with --only (all when unset). */
   only?: string[];
+  /** Whether the API and worker processes run under `node --cpu-prof` (summarised into the results). */
+  profile: boolean;
   /** Whether the run rewrites docs/BENCHMARKS.md: a full run of every scenario does, or any run with --write-doc. */
   writeDoc: boolean;
 }
@@ -49,6 +51,7 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
       only: { type: 'string' },
       'ingestion-only': { type: 'boolean', default: false },
       'write-doc': { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
     },
   });
   const quick = args.quick!;
@@ -76,5 +79,6 @@ export function parseSettings(argv: string[] = process.argv.slice(2)): Settings 
     temporalAddress: args['temporal-address'],
     only,
     writeDoc: args['write-doc']! || (!quick && !only),
+    profile: args.profile!,
   };
 }

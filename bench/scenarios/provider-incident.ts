@@ -2,10 +2,16 @@
 // long after the threshold was crossed it opened, no email while it is open, and once an operator closes it, how
 // long the held emails take to go out and at what rate, none lost and none twice (counted at the bench's mail
 // outbox, by account).
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SMTPServer } from 'smtp-server';
+import { composeAccountEmail } from '../../src/email/account-emails';
+import { createMailer } from '../../src/email/mailer';
 import type { Bench } from '../environment';
-import { log, openLoop, round, sleep, until } from '../harness';
+import { closedLoop, log, openLoop, round, sleep, until } from '../harness';
 import type { Scenario } from './scenario';
 
 const PROVIDER = 'GOOGLE_OAUTH';
@@ -55,6 +61,47 @@ async function providerState(bench: Bench) {
     }[];
   };
   return body.providers.find((p) => p.provider === PROVIDER);
+}
+
+/**
+ * The email rate the machine allows: the product's mailer alone, sending the same first email with 20 in flight,
+ * into the outbox kind the benchmark's worker writes (.eml files) and to an SMTP server on this machine (which
+ * reads and discards each message, in the benchmark's process).
+ */
+async function mailerCeilings(bench: Bench, count: number) {
+  const content = composeAccountEmail({
+    kind: 'reconnect_needed',
+    locale: 'en',
+    provider: PROVIDER,
+    accountId: 'acc_ceiling',
+    accountName: 'bench@example.com',
+    userName: 'Bench',
+    reconnectUrl: `${bench.apiUrl}/accounts/acc_ceiling/reconnect?token=x`,
+    reminderNumber: 0,
+    staleCookie: false,
+  });
+  const email = (i: number) => ({ from: 'bench@localhost', to: `ceiling-${i}@bench.test`, ...content });
+  const dir = mkdtempSync(join(bench.tmp, 'ceiling-outbox-'));
+  const files = createMailer(pathToFileURL(dir).href);
+  const intoFiles = await closedLoop(count, 20, async (i) => void (await files.send(email(i))));
+  files.close();
+  rmSync(dir, { recursive: true, force: true });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, _session, callback) => {
+      stream.on('end', () => callback());
+      stream.resume();
+    },
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.server.address() as AddressInfo).port;
+  const smtp = createMailer(`smtp://127.0.0.1:${port}`);
+  const overSmtp = await closedLoop(count, 20, async (i) => void (await smtp.send(email(i))));
+  smtp.close();
+  await new Promise<void>((done) => server.close(() => done()));
+  return { emails: count, intoFilesPerSecond: intoFiles.perSecond, overSmtpPerSecond: overSmtp.perSecond };
 }
 
 export const providerIncident: Scenario = {
@@ -170,6 +217,8 @@ export const providerIncident: Scenario = {
     const sendSeconds = (lastAt - closeAt) / 1000;
     const lost = n - sent.length;
     const duplicates = sent.filter(([, t]) => t.length > 1).length;
+    log('provider incident: the mailer alone, for the email ceiling');
+    const mailer = await mailerCeilings(bench, Math.min(n, 2000));
     bench.out.providerIncident = {
       accounts: n,
       provider: PROVIDER,
@@ -187,6 +236,7 @@ export const providerIncident: Scenario = {
       emailsPerSecond: round(sent.length / Math.max(sendSeconds, 0.001), 1),
       lost,
       duplicates,
+      mailer,
     };
     log(
       `provider incident: ${incidents} incident(s), opened ${openAfterThresholdS.toFixed(1)} s after the threshold; ` +

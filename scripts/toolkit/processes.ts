@@ -44,8 +44,13 @@ function captureOutput(child: ChildProcess, output: Output): void {
  * Runs a TypeScript entry point in its own Node process, with tsx loaded into that process (`node --import tsx`),
  * so the pid we hold is the process that runs our code: a signal sent to it reaches the code itself.
  */
-export function spawnTs(entry: string, env: Record<string, string>, output: Output = []): ChildProcess {
-  return spawnProcess(process.execPath, ['--import', 'tsx', resolve(ROOT, entry)], {
+export function spawnTs(
+  entry: string,
+  env: Record<string, string>,
+  output: Output = [],
+  nodeArgs: string[] = [],
+): ChildProcess {
+  return spawnProcess(process.execPath, [...nodeArgs, '--import', 'tsx', resolve(ROOT, entry)], {
     env: { ...process.env, ...env },
     output,
   });

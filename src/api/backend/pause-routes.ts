@@ -1,33 +1,17 @@
 // Pausing an account from the product: no attempt and no email until its end or a resume. The account workflow
 // holds the pause (a durable timer for `until`), so it survives restarts and shows wherever the state does.
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import {
-  accountWorkflowId,
-  pauseAccountUpdate,
-  resumeAccountUpdate,
-  type AccountView,
-} from '../../workflows/account/contract';
+import { pauseAccountUpdate, resumeAccountUpdate } from '../../workflows/account/contract';
 import { HttpError } from '../http/errors';
 import { defineRoute, type Route } from '../http/route';
 import { accountOr404 } from './routes';
 import { accountParams, pauseAnswer, pauseBody } from './schemas';
-import type { ApiDeps } from '../http/deps';
+import { updateAccountWorkflow, type UpdateErrors } from './workflow-updates';
 
-async function askWorkflow(deps: ApiDeps, accountId: string, ask: (h: WorkflowHandle) => Promise<AccountView>) {
-  try {
-    return await ask(deps.temporal.workflow.getHandle(accountWorkflowId(accountId)));
-  } catch (err) {
-    if (err instanceof WorkflowUpdateFailedError) {
-      throw new HttpError(409, 'not_possible', err.cause?.message ?? 'The account cannot be paused now');
-    }
-    // No running workflow (the account is not watched): retrying will not help.
-    if (err instanceof WorkflowNotFoundError) {
-      throw new HttpError(409, 'not_watched', 'The account has no running workflow');
-    }
-    throw new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later');
-  }
-}
-type WorkflowHandle = ReturnType<ApiDeps['temporal']['workflow']['getHandle']>;
+const errors = (what: string): UpdateErrors => ({
+  notPossible: `The account cannot be ${what} now`,
+  // No running workflow (the account is not watched): retrying will not help.
+  notFound: new HttpError(409, 'not_watched', 'The account has no running workflow'),
+});
 
 const pause = defineRoute({
   method: 'post',
@@ -39,7 +23,7 @@ const pause = defineRoute({
   params: accountParams,
   body: pauseBody,
   responses: { 200: pauseAnswer },
-  errors: [404, 409, 503],
+  errors: [404, 409, 429, 503],
   async handler({ params, body }, { deps }) {
     const row = await accountOr404(deps.db, params.accountId);
     if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
@@ -48,7 +32,7 @@ const pause = defineRoute({
       throw new HttpError(400, 'invalid_request', 'until must be in the future');
     }
     const request = { until, reason: body.reason };
-    const view = await askWorkflow(deps, row.account_id, (h) =>
+    const view = await updateAccountWorkflow(deps, row.account_id, errors('paused'), (h) =>
       h.executeUpdate(pauseAccountUpdate, { args: [request] }),
     );
     return { status: 200, body: { accountId: row.account_id, workflow: view } };
@@ -64,13 +48,24 @@ const resume = defineRoute({
     'Resume a paused account: it is judged by its current status at once (a due attempt runs now). Resuming an account that is not paused changes nothing',
   params: accountParams,
   responses: { 200: pauseAnswer },
-  errors: [404, 409, 503],
+  errors: [404, 409, 429, 503],
   async handler({ params }, { deps }) {
     const row = await accountOr404(deps.db, params.accountId);
     if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
     // Not paused as the workflow last persisted it: nothing to change, and no update (a history event) to spend.
     if (row.view && !row.view.paused) return { status: 200, body: { accountId: row.account_id, workflow: row.view } };
-    const view = await askWorkflow(deps, row.account_id, (h) => h.executeUpdate(resumeAccountUpdate));
+    // Queued behind another request for the account: what that one stored may already answer this one.
+    const notPaused = async () => {
+      const now = await accountOr404(deps.db, params.accountId);
+      return now.view && !now.view.paused ? now.view : undefined;
+    };
+    const view = await updateAccountWorkflow(
+      deps,
+      row.account_id,
+      errors('resumed'),
+      (h) => h.executeUpdate(resumeAccountUpdate),
+      notPaused,
+    );
     return { status: 200, body: { accountId: row.account_id, workflow: view } };
   },
 });

@@ -1,5 +1,4 @@
 // The backend's API for users, hosted links and accounts. Every route takes the backend's bearer token (API_TOKEN).
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { findAccount, type AccountRow } from '../../accounts/repository';
 import { createHostedLink } from '../../accounts/links';
@@ -15,6 +14,7 @@ import {
 } from '../../workflows/account/contract';
 import { canonicalLocale } from '../../i18n';
 import { HttpError } from '../http/errors';
+import { updateAccountWorkflow } from './workflow-updates';
 import { defineRoute, parse, type Route } from '../http/route';
 import {
   accountAnswer,
@@ -278,7 +278,7 @@ const reconnect = defineRoute({
   params: accountParams,
   body: reconnectBody,
   responses: { 200: attemptAnswer, 202: connectionAnswer },
-  errors: [404, 409, 410, 503],
+  errors: [404, 409, 410, 429, 503],
   async handler({ params, body }, { deps }) {
     const row = await accountOr404(deps.db, params.accountId);
     if (row.status === 'DELETED') throw new HttpError(409, 'deleted', 'The account is deleted');
@@ -293,18 +293,17 @@ const reconnect = defineRoute({
         body: await startConnection(deps, { userId: row.user_id, body, reconnect: row.account_id }),
       };
     }
-    try {
-      const handle = deps.temporal.workflow.getHandle(accountWorkflowId(row.account_id));
-      return {
-        status: 200,
-        body: { accountId: row.account_id, attempt: await handle.executeUpdate(reconnectNowUpdate) },
-      };
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) {
-        throw new HttpError(409, 'not_possible', err.cause?.message ?? 'The attempt could not run');
-      }
-      throw new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later');
-    }
+    // No running workflow: 503 as before (the reconciliation or a webhook starts one; a retry may then succeed).
+    const attempt = await updateAccountWorkflow(
+      deps,
+      row.account_id,
+      {
+        notPossible: 'The attempt could not run',
+        notFound: new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later', 5),
+      },
+      (h) => h.executeUpdate(reconnectNowUpdate),
+    );
+    return { status: 200, body: { accountId: row.account_id, attempt } };
   },
 });
 
