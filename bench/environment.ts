@@ -3,7 +3,7 @@
 // bare Express process for the HTTP ceiling.
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -62,6 +62,7 @@ export class Bench {
   /** The role of each process we started, for the CPU table. */
   private readonly roles = new Map<ChildProcess, string>();
   private profiles = 0;
+  private spawned = 0;
 
   constructor(readonly settings: Settings) {}
 
@@ -189,16 +190,19 @@ export class Bench {
   spawn(entry: string, extra: Record<string, string> = {}): ChildProcess {
     const role = ROLES[entry] ?? entry;
     const profiled = this.settings.profile && (role === 'API' || role === 'worker');
-    // A 10 ms sampling interval: enough samples over minutes, too few to slow the process measured.
+    // A folder per process: Node writes one profile per thread (the main thread, tsx's module loader, the worker's
+    // workflow threads). A 10 ms sampling interval: enough samples over minutes, too few to slow the process.
     const nodeArgs = profiled
       ? [
           '--cpu-prof',
-          `--cpu-prof-dir=${this.profileDir}`,
-          `--cpu-prof-name=${String(++this.profiles).padStart(2, '0')}-${this.scenario}-${role}.cpuprofile`,
+          `--cpu-prof-dir=${join(this.profileDir, `${String(++this.profiles).padStart(2, '0')}-${this.scenario}-${role}`)}`,
           '--cpu-prof-interval=10000',
         ]
       : [];
-    const child = spawnTs(entry, { ...this.env, ...extra }, [], nodeArgs);
+    // Its output to a file (read after a run that went wrong), not kept in memory for the length of a run.
+    mkdirSync(join(this.tmp, 'logs'), { recursive: true });
+    const logFile = join(this.tmp, 'logs', `${String(++this.spawned).padStart(2, '0')}-${this.scenario}-${role}.log`);
+    const child = spawnTs(entry, { ...this.env, ...extra }, createWriteStream(logFile), nodeArgs);
     children.push(child);
     this.roles.set(child, role);
     return child;

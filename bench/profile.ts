@@ -87,19 +87,39 @@ export function summariseProfile(file: string, top = 8): ProfileSummary {
   };
 }
 
-/** Every profile the run wrote, summarised; a profile that cannot be read is named with why. */
+/**
+ * Every profile the run wrote (a folder per process, a file per thread), summarised: each process's threads that
+ * were busy for at least a second, named `process · thread`; the module loader's thread, busy only at start, drops
+ * out. A profile that cannot be read is named with why.
+ */
 export function summariseProfiles(dir: string): (ProfileSummary | { name: string; error: string })[] {
-  let files: string[];
+  let processes: string[];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+    processes = readdirSync(dir).sort();
   } catch {
     return [];
   }
-  return files.sort().map((f) => {
+  const out: (ProfileSummary | { name: string; error: string })[] = [];
+  for (const proc of processes) {
+    let files: string[] = [];
     try {
-      return summariseProfile(join(dir, f));
-    } catch (err) {
-      return { name: f, error: err instanceof Error ? err.message : String(err) };
+      files = readdirSync(join(dir, proc)).filter((f) => f.endsWith('.cpuprofile'));
+    } catch {
+      continue;
     }
-  });
+    if (files.length === 0) out.push({ name: proc, error: 'no profile written (the process did not exit cleanly)' });
+    for (const f of files.sort()) {
+      // CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile: thread 0 is the main thread.
+      const thread = f.split('.')[4] === '0' ? 'main thread' : `thread ${f.split('.')[4]}`;
+      try {
+        const summary = summariseProfile(join(dir, proc, f));
+        if (thread === 'main thread' || summary.wallSeconds * summary.busyShare >= 1) {
+          out.push({ ...summary, name: `${proc} · ${thread}` });
+        }
+      } catch (err) {
+        out.push({ name: `${proc} · ${thread}`, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  }
+  return out;
 }

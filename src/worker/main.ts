@@ -124,13 +124,17 @@ export async function createAccountWorkers(deps: WorkerDeps): Promise<Worker[]> 
   return [main, unipile];
 }
 
-/** Runs workers until one stops (shutdown signal or failure), then shuts the others down. */
+/**
+ * Runs workers until one stops (shutdown signal or failure), then shuts the others down and waits for them: the
+ * connection they share can only close once none holds it.
+ */
 export async function runWorkers(workers: Worker[]): Promise<void> {
-  try {
-    await Promise.race(workers.map((w) => w.run()));
-  } finally {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-  }
+  const runs = workers.map((w) => w.run());
+  // Whichever ends first (a signal stops them all; a failure stops one), the others are shut down and waited for.
+  await Promise.race(runs).catch(() => undefined);
+  for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  const failed = (await Promise.allSettled(runs)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Routes the SDK's and the Rust core's logs into pino. Once per process, before any connection. */
