@@ -1,8 +1,8 @@
 // CPU spent by each part during a scenario, from /proc: what the two cores went to while a figure was measured, so
 // "what limits it" is read from the run rather than guessed. A process's figure counts all its threads (the worker's
 // Rust core, the Go server's goroutines); PostgreSQL is its postmaster, the backends alive now, and those it has
-// reaped; children of the benchmark that ended during the scenario are counted together, from the benchmark's own
-// reaped-children times.
+// reaped; a child of the benchmark is read every second, so one stopped during a scenario counts what it used up to
+// about its end.
 import { readdirSync, readFileSync } from 'node:fs';
 import { round } from './harness';
 
@@ -51,19 +51,21 @@ export interface CpuSnapshot {
   seconds: Record<string, number>;
 }
 
-/** CPU seconds so far per process; `parts` maps a role to the pids of our children in that role (alive now). */
-export function cpuSnapshot(parts: Record<string, number[]>): CpuSnapshot {
+/** A process's CPU seconds so far (all its threads), or undefined once it is gone. */
+export function processCpuSeconds(pid: number): number | undefined {
+  return times(pid)?.self;
+}
+
+/**
+ * CPU seconds so far per part: our children as `role|pid` with the last figure read for each (the benchmark reads
+ * them every second, so one that ended keeps what it used up to about its end), PostgreSQL, the benchmark itself.
+ */
+export function cpuSnapshot(children: { role: string; pid: number; seconds: number }[]): CpuSnapshot {
   const seconds: Record<string, number> = {};
-  for (const [role, pids] of Object.entries(parts)) {
-    for (const pid of pids) {
-      const t = times(pid);
-      if (t) seconds[`${role}|${pid}`] = t.self;
-    }
-  }
+  for (const c of children) seconds[`${c.role}|${c.pid}`] = c.seconds;
   seconds['postgres'] = postgresSeconds();
   const own = process.cpuUsage();
   seconds['benchmark (load, simulator, outbox)'] = (own.user + own.system) / 1e6;
-  seconds['processes that ended'] = times(process.pid)?.children ?? 0;
   return { at: Date.now(), seconds };
 }
 

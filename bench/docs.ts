@@ -104,7 +104,7 @@ task (scheduled, started, completed, with its marker and search-attribute events
         : ''
     } Nothing in the pipeline serialises accounts (\`FORWARD_CONCURRENCY\` per API process, any number of API
 processes), so what would move it is more cores: Temporal on its own (a cluster, Temporal Cloud, or the production
-server on PostgreSQL), and API and worker processes beside it.${
+server on PostgreSQL), and API and worker processes beside it.${coresIn(out, 'ingestion')}${
       i.events
         ? ' The rate counts the receipts found in their workflows (a dead one is not delivered) over the time to the last one forwarded.'
         : ''
@@ -117,7 +117,7 @@ worker's settings: (a) a workflow that does nothing but count its signals (throu
 history), ${c.signals.signalsPerSecond} signals/s for ${n(c.signals.signals)} signals to ${n(c.signals.workflows)} workflows; (b) a
 minimal incident (a signal, one activity calling a local HTTP server, one local activity writing PostgreSQL),
 ${c.incidents.incidentsPerSecond} incidents/s at ${n(c.incidents.incidents)} workflows, measured as the mass disconnect is (accounts
-over the span of first attempts). Events applied are judged against (a), the uncapped mass disconnect against (b).`);
+over the span of first attempts). Events applied are judged against (a), the uncapped mass disconnect against (b).${coresIn(out, 'ceilings')}`);
   if (!String(out.machine?.temporal).startsWith('external'))
     items.push(`**The dev server's storage**: SQLite's default rollback journal was the first limit found, so \`npm run dev\` and
 this benchmark start the dev server persisted to a file in WAL mode with \`synchronous=normal\`.`);
@@ -144,7 +144,7 @@ drained, webhooks arrive at ${rate}/s. ${(b.runs as Json[])
           `Forwarding in the ${r.placement} (\`FORWARDER_PLACEMENT=${r.placement}\`): p99 ${r.answered.p99Ms} ms, p50 ${r.answered.p50Ms} ms, ${n(r.pendingWhenLoopEnded)} receipts still pending when the loop ended, everything forwarded at ${r.forwardedPerSecond}/s`,
       )
       .join('; ')}. In the API, forwarding shares the event loop that answers; in the worker, the API only stores and
-notifies, and the kernel shares the cores between the processes.`);
+notifies, and the kernel shares the cores between the processes.${coresIn(out, 'backlog')}${busyIn(out, 'backlog')}`);
   if (r)
     items.push(`**Backend reads** are one indexed read of the account row (the workflow persists its view with every change):
 ${r.stored.perSecond}/s; \`?live=true\` runs a workflow query, which needs the worker and, for an evicted workflow, a
@@ -172,7 +172,7 @@ settles.${
             cost?.historyEventsPerIncidentRestartSucceeds ?? uncapped[0]!.historyEventsPerIncident
           } history events; the machine sustained ${uncapped.map((m) => `${m.attemptsPerSecond}/s at ${n(m.accounts)} accounts`).join(', ')}.`
         : ''
-    } Lost (an account never attempted) and duplicates (a restart called twice) are counted from the simulator's calls.`);
+    } Lost (an account never attempted) and duplicates (a restart called twice) are counted from the simulator's calls.${coresIn(out, 'mass-disconnect')}`);
   }
   if (cost)
     items.push(`**History cost**: ${cost.historyEventsPerIncidentRestartSucceeds} events per incident that one restart fixes,
@@ -304,6 +304,30 @@ ${['| figure | measured |', '|---|---|', ...rows.map((r) => `| ${r.join(' | ')} 
 `;
 }
 
+/** One sentence on the cores a scenario used (cpu.ts), when the run measured them. */
+function coresIn(out: Json, scenario: string): string {
+  const c = (out.cpu as Record<string, Json> | undefined)?.[scenario];
+  if (!c) return '';
+  const parts = (c.cores as { part: string; cores: number }[])
+    .slice(0, 4)
+    .map((p) => `${p.part} ${p.cores}`)
+    .join(', ');
+  return ` During this scenario the parts used ${c.totalCores} of the machine's ${out.machine?.cpus ?? '?'} cores (${parts}).`;
+}
+
+/** The busy share of the profiled processes a scenario started, by name (`--profile` runs only). */
+function busyIn(out: Json, scenario: string): string {
+  const profiles = ((out.profiles ?? []) as Json[]).filter(
+    (p) => !p.error && String(p.name).includes(`-${scenario}-`) && String(p.name).endsWith('main thread'),
+  );
+  if (profiles.length === 0) return '';
+  return ` Main threads busy (CPU profiles): ${profiles
+    .map(
+      (p) => `${String(p.name).replace(/^\d+-/, '').replace(' · main thread', '')} ${Math.round(p.busyShare * 100)} %`,
+    )
+    .join(', ')}.`;
+}
+
 /** Cores each part used during each scenario (cpu.ts): what the two cores went to while its figures were taken. */
 function cpuSection(out: Json): string {
   const cpu = out.cpu as
@@ -321,7 +345,11 @@ function cpuSection(out: Json): string {
 CPU time of each part during each scenario divided by its wall time (from \`/proc\`: every thread of a process, the
 worker's Rust core and the Temporal server's goroutines included; PostgreSQL is all its processes). The machine has
 ${out.machine?.cpus ?? '?'} cores: a scenario near that total was limited by the CPU, and the largest part is where
-the time went.
+the time went.${
+    Object.values(cpu).some((c) => c.cores.some((p) => p.part === 'processes that ended'))
+      ? " \"processes that ended\" are the processes a scenario started and stopped itself (the backlog round's API and worker, the ceilings' worker), counted together from the benchmark's reaped-children times."
+      : ''
+  }
 
 ${['| scenario | wall | cores used | largest parts (cores) |', '|---|---|---|---|', ...rows].join('\n')}
 `;

@@ -13,7 +13,7 @@ import { createDb, ensureDatabase, migrateLatest } from '../src/platform/db';
 import { UnipileSimulator } from '../src/simulator/unipile-simulator';
 import { ROOT, freePort, spawnTs, stopAll, stopProcess, waitForHttp } from '../scripts/toolkit/processes';
 import { DEV_SERVER_SQLITE_PRAGMAS, startTemporalDevServer } from '../scripts/toolkit/temporal';
-import { cpuSnapshot, type CpuSnapshot } from './cpu';
+import { cpuSnapshot, processCpuSeconds, type CpuSnapshot } from './cpu';
 import { postJson, round, sleep, until, type LoadResult } from './harness';
 import type { Settings } from './settings';
 
@@ -62,6 +62,8 @@ export class Bench {
   /** The role of each process we started, for the CPU table. */
   private readonly roles = new Map<ChildProcess, string>();
   private profiles = 0;
+  private readonly cpuSeen = new Map<ChildProcess, number>();
+  private cpuReader?: NodeJS.Timeout;
   private spawned = 0;
 
   constructor(readonly settings: Settings) {}
@@ -106,6 +108,8 @@ export class Bench {
   }
 
   async start(): Promise<void> {
+    this.cpuReader = setInterval(() => this.readCpu(), 1000);
+    this.cpuReader.unref();
     const databaseUrl = `${this.settings.pg}/${this.dbName}`;
     await ensureDatabase(databaseUrl);
     this.db = createDb(databaseUrl);
@@ -210,11 +214,20 @@ export class Bench {
 
   /** CPU seconds so far of every part (cpu.ts): our live children by role, PostgreSQL, the benchmark itself. */
   cpu(): CpuSnapshot {
-    const parts: Record<string, number[]> = {};
-    for (const [child, role] of this.roles) {
-      if (child.pid && child.exitCode === null && child.signalCode === null) (parts[role] ??= []).push(child.pid);
+    this.readCpu();
+    return cpuSnapshot(
+      [...this.cpuSeen].map(([child, seconds]) => ({ role: this.roles.get(child)!, pid: child.pid!, seconds })),
+    );
+  }
+
+  /** The CPU seconds of every live child, kept after it ends (read every second from start()). */
+  private readCpu(): void {
+    for (const child of this.roles.keys()) {
+      // Only while it runs: an ended child's pid may already be another process's.
+      if (!child.pid || child.exitCode !== null || child.signalCode !== null) continue;
+      const seconds = processCpuSeconds(child.pid);
+      if (seconds !== undefined) this.cpuSeen.set(child, seconds);
     }
-    return cpuSnapshot(parts);
   }
 
   startWorker(extra: Record<string, string> = {}): void {
@@ -256,6 +269,7 @@ export class Bench {
 
   /** Everything down, the database dropped, the temporary folder removed. */
   async shutdown(): Promise<void> {
+    clearInterval(this.cpuReader);
     await this.connection?.close();
     await stopAll(children);
     await this.sim.stop();
