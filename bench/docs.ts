@@ -174,6 +174,8 @@ settles.${
         : ''
     } Lost (an account never attempted) and duplicates (a restart called twice) are counted from the simulator's calls.${coresIn(out, 'mass-disconnect')}`);
   }
+  const profiled = profileReading(out);
+  if (profiled) items.push(profiled);
   if (cost)
     items.push(`**History cost**: ${cost.historyEventsPerIncidentRestartSucceeds} events per incident that one restart fixes,
 ${cost.historyEventsFullEscalation} for a full escalation (5 attempts, the email and 2 reminders); idle accounts:
@@ -326,6 +328,35 @@ function busyIn(out: Json, scenario: string): string {
       (p) => `${String(p.name).replace(/^\d+-/, '').replace(' · main thread', '')} ${Math.round(p.busyShare * 100)} %`,
     )
     .join(', ')}.`;
+}
+
+/**
+ * What the CPU profiles of a --profile run say limits the worker and the API: the busiest workflow thread of the
+ * mass disconnect's worker (the SDK runs every workflow activation of a process on its workflow threads: one with
+ * reuseV8Context, two without) and the backlog APIs' main threads.
+ */
+function profileReading(out: Json): string {
+  const profiles = ((out.profiles ?? []) as Json[]).filter((p) => !p.error);
+  const pct = (x: number) => `${Math.round(x * 100)} %`;
+  const workflowThreads = profiles.filter(
+    (p) =>
+      /-mass-disconnect-worker · thread/.test(String(p.name)) ||
+      /-provider-incident-worker · thread/.test(String(p.name)),
+  );
+  const busiest = workflowThreads.sort((a, b) => b.busyShare - a.busyShare)[0];
+  if (!busiest) return '';
+  const enter = (busiest.functions as { fn: string; share: number }[]).find((f) => f.fn === 'runInContext');
+  const apis = profiles.filter((p) => /-backlog-API · main thread/.test(String(p.name)));
+  return `**What the profiles say** (\`--profile\`): the worker's workflow thread (\`${busiest.name}\`) was busy
+${pct(busiest.busyShare)} of ${busiest.wallSeconds} s${enter ? `, ${pct(enter.share)} of it entering the workflows' V8 context (\`runInContext\`)` : ''}:
+every workflow task of a worker process runs on that one thread (the SDK's \`workflowThreadPoolSize\`, 1 with
+\`reuseV8Context\`), so it is the first limit of events applied and incidents per second; the Temporal server takes most
+of the other core (the table above). What would move it: more worker processes, or two workflow threads, each on a core
+of its own, and Temporal on its own machine; on these two cores a second thread would compete with the server.${
+    apis.length > 0
+      ? ` While a backlog drained, the API's main thread was busy ${apis.map((p) => pct(p.busyShare)).join(' and ')} (the rounds in the order above), most of it in socket writes (\`writev\`: answers, PostgreSQL, gRPC); with the whole machine near its two cores, the answers wait for CPU, not for the API's own code.`
+      : ''
+  }`;
 }
 
 /** Cores each part used during each scenario (cpu.ts): what the two cores went to while its figures were taken. */
