@@ -171,6 +171,9 @@ export class Bench {
       WORKER_MAX_CACHED_WORKFLOWS: String(this.settings.cache),
       WORKFLOW_BUNDLE_PATH: bundle,
       LOG_LEVEL: 'warn',
+      // A quick run (CI's, under a 10-minute limit) shortens the wait before an incident's first email, which the
+      // provider-incident round otherwise spends idle; the full run keeps the product's default.
+      ...(this.settings.quick ? { EMAIL_SETTLE: '30s' } : {}),
       // The bench's accounts exist only in our database: a reconciliation on the hour would find them gone at Unipile.
       RECONCILE_INTERVAL: '8760h',
     };

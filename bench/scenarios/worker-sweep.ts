@@ -91,8 +91,9 @@ export const workerSweep: Scenario = {
     rows.push(await round1(bench, accounts, 'defaults', 'first', {}));
     for (const [i, [name, values]] of swept.entries()) {
       for (const value of values) rows.push(await round1(bench, accounts, name, value, { [name]: value }));
-      // A default run midway too: three of them show how far this machine's load moves the figure.
-      if (i === Math.floor(swept.length / 2)) rows.push(await round1(bench, accounts, 'defaults', 'midway', {}));
+      // A default run midway too: three of them show how far this machine's load moves the figure (two in a quick run).
+      if (!bench.settings.quick && i === Math.floor(swept.length / 2))
+        rows.push(await round1(bench, accounts, 'defaults', 'midway', {}));
     }
     rows.push(await round1(bench, accounts, 'defaults', 'last', {}));
     // Leave the worker as the mass-disconnect scenario does: defaults, no cap.
