@@ -11,12 +11,23 @@ export default async function globalSetup(): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   // Fault tests append their measured rows here; the summary reporter turns them into docs/RELIABILITY.md.
   rmSync(resolve(tmp, 'reliability.jsonl'), { force: true });
-  const port = await freePort();
-  // A low continue-as-new suggestion makes the tests cross run boundaries with state carried over.
-  const server = await startTemporalDevServer({
-    port,
-    extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=100'],
-  });
+  // A port found free can be taken before the server binds it (seen once in CI: "address already in use", and the
+  // dev server exits): try again on another port rather than fail the whole run.
+  let port = 0;
+  let server: Awaited<ReturnType<typeof startTemporalDevServer>> | undefined;
+  for (let attempt = 1; !server; attempt++) {
+    port = await freePort();
+    try {
+      // A low continue-as-new suggestion makes the tests cross run boundaries with state carried over.
+      server = await startTemporalDevServer({
+        port,
+        extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=100'],
+      });
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.warn(`Temporal dev server did not start on port ${port}; trying another: ${(err as Error).message}`);
+    }
+  }
   (globalThis as { __temporal?: unknown }).__temporal = server;
   process.env.TEST_TEMPORAL_ADDRESS = `127.0.0.1:${port}`;
 
