@@ -12,6 +12,7 @@ import { writeScalingDoc } from './scaling-doc';
 export const DOC = resolve(ROOT, 'docs/BENCHMARKS.md');
 
 const n = (x: number) => x.toLocaleString('en-US');
+const pct = (x: number) => `${Math.round(x * 100)} %`;
 const notRecorded = 'not recorded in this JSON';
 
 function when(out: Json): string {
@@ -324,9 +325,7 @@ function busyIn(out: Json, scenario: string): string {
   );
   if (profiles.length === 0) return '';
   return ` Main threads busy (CPU profiles): ${profiles
-    .map(
-      (p) => `${String(p.name).replace(/^\d+-/, '').replace(' · main thread', '')} ${Math.round(p.busyShare * 100)} %`,
-    )
+    .map((p) => `${String(p.name).replace(/^\d+-/, '').replace(' · main thread', '')} ${pct(p.busyShare)}`)
     .join(', ')}.`;
 }
 
@@ -337,7 +336,6 @@ function busyIn(out: Json, scenario: string): string {
  */
 function profileReading(out: Json): string {
   const profiles = ((out.profiles ?? []) as Json[]).filter((p) => !p.error);
-  const pct = (x: number) => `${Math.round(x * 100)} %`;
   const workflowThreads = profiles.filter(
     (p) =>
       /-mass-disconnect-worker · thread/.test(String(p.name)) ||
@@ -391,7 +389,6 @@ function profilesSection(out: Json): string {
   const profiles = out.profiles as
     ({ name: string; error?: string; wallSeconds?: number; busyShare?: number } & Json)[] | undefined;
   if (!profiles || profiles.length === 0) return '';
-  const pct = (x: number) => `${Math.round(x * 100)} %`;
   const rows = profiles.map((p) =>
     p.error
       ? `| ${p.name} | not read: ${p.error} | | |`

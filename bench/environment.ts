@@ -12,7 +12,7 @@ import knex, { type Knex } from 'knex';
 import { createDb, ensureDatabase, migrateLatest } from '../src/platform/db';
 import { UnipileSimulator } from '../src/simulator/unipile-simulator';
 import { ROOT, freePort, spawnTs, stopAll, stopProcess, waitForHttp } from '../scripts/toolkit/processes';
-import { DEV_SERVER_SQLITE_PRAGMAS, startTemporalDevServer } from '../scripts/toolkit/temporal';
+import { DEV_SERVER_SQLITE_PRAGMAS, startTemporalDevServerOnFreePort } from '../scripts/toolkit/temporal';
 import { cpuSnapshot, processCpuSeconds, type CpuSnapshot } from './cpu';
 import { postJson, round, sleep, until, type LoadResult } from './harness';
 import type { Settings } from './settings';
@@ -61,7 +61,6 @@ export class Bench {
   readonly profileDir = join(ROOT, 'bench/results', `profiles-${this.startedAt.toISOString().replace(/[:.]/g, '-')}`);
   /** The role of each process we started, for the CPU table. */
   private readonly roles = new Map<ChildProcess, string>();
-  private profiles = 0;
   private readonly cpuSeen = new Map<ChildProcess, number>();
   private cpuReader?: NodeJS.Timeout;
   private spawned = 0;
@@ -134,9 +133,8 @@ export class Bench {
       this.temporalAddress = this.settings.temporalAddress;
       return;
     }
-    const port = await freePort();
     // Persisted to a file with the pragmas `npm run dev` uses.
-    const server = await startTemporalDevServer({ port, dbFile: join(this.tmp, 'temporal.db') });
+    const { child: server, port } = await startTemporalDevServerOnFreePort({ dbFile: join(this.tmp, 'temporal.db') });
     children.push(server);
     this.roles.set(server, 'Temporal server');
     this.temporalAddress = `127.0.0.1:${port}`;
@@ -196,19 +194,16 @@ export class Bench {
   /** One of our entry points in its own process, with the benchmark's environment (and `extra` over it). */
   spawn(entry: string, extra: Record<string, string> = {}): ChildProcess {
     const role = ROLES[entry] ?? entry;
+    const name = `${String(++this.spawned).padStart(2, '0')}-${this.scenario}-${role}`;
     const profiled = this.settings.profile && (role === 'API' || role === 'worker');
     // A folder per process: Node writes one profile per thread (the main thread, tsx's module loader, the worker's
     // workflow threads). A 10 ms sampling interval: enough samples over minutes, too few to slow the process.
     const nodeArgs = profiled
-      ? [
-          '--cpu-prof',
-          `--cpu-prof-dir=${join(this.profileDir, `${String(++this.profiles).padStart(2, '0')}-${this.scenario}-${role}`)}`,
-          '--cpu-prof-interval=10000',
-        ]
+      ? ['--cpu-prof', `--cpu-prof-dir=${join(this.profileDir, name)}`, '--cpu-prof-interval=10000']
       : [];
     // Its output to a file (read after a run that went wrong), not kept in memory for the length of a run.
     mkdirSync(join(this.tmp, 'logs'), { recursive: true });
-    const logFile = join(this.tmp, 'logs', `${String(++this.spawned).padStart(2, '0')}-${this.scenario}-${role}.log`);
+    const logFile = join(this.tmp, 'logs', `${name}.log`);
     const child = spawnTs(entry, { ...this.env, ...extra }, createWriteStream(logFile), nodeArgs);
     children.push(child);
     this.roles.set(child, role);

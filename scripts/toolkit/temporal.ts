@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../src/workflows/account/contract';
 import { ProviderIncidentsKey } from '../../src/workflows/provider-incidents/contract';
-import { pollUntil, ROOT, signal, spawnProcess } from './processes';
+import { freePort, pollUntil, ROOT, signal, spawnProcess } from './processes';
 
 /**
  * SQLite pragmas of a file-backed dev server (`npm run dev`, the benchmark). WAL with normal sync takes about three
@@ -74,6 +74,24 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   } catch (err) {
     signal(child, 'SIGKILL');
     throw err;
+  }
+}
+
+/**
+ * Starts a dev server on a port found free. That port can be taken before the server binds it (seen in CI: "address
+ * already in use", and the server exits), so it tries again on another port, up to three times.
+ */
+export async function startTemporalDevServerOnFreePort(
+  options: Omit<DevServerOptions, 'port'>,
+): Promise<{ child: ChildProcess; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { child: await startTemporalDevServer({ ...options, port }), port };
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      console.warn(`Temporal dev server did not start on port ${port}; trying another: ${(err as Error).message}`);
+    }
   }
 }
 

@@ -17,6 +17,8 @@ type WorkflowHandle = ReturnType<ApiDeps['temporal']['workflow']['getHandle']>;
 /** Requests for one account that may wait behind the one running; more are answered 429 at once. */
 export const MAX_WAITING_PER_ACCOUNT = 32;
 
+const busy = () => new HttpError(429, 'busy', 'Too many requests for this account at once; retry in a second', 1);
+
 interface Entry {
   mutex: Mutex;
   /** Requests holding or waiting for the mutex; the entry goes when it falls to 0. */
@@ -55,7 +57,7 @@ export async function updateAccountWorkflow<T>(
   let entry = registry.get(accountId);
   if (!entry) registry.set(accountId, (entry = { mutex: new Mutex(), users: 0 }));
   if (entry.users > MAX_WAITING_PER_ACCOUNT) {
-    throw new HttpError(429, 'busy', 'Too many requests for this account at once; retry in a second', 1);
+    throw busy();
   }
   entry.users++;
   try {
@@ -81,7 +83,7 @@ function updateError(err: unknown, errors: UpdateErrors): HttpError {
   // Another API process filled the workflow's in-flight updates: the same answer as our own queue being full.
   const cause = (err as { cause?: unknown }).cause;
   if ([err, cause].some((e) => isGrpcServiceError(e) && e.code === RESOURCE_EXHAUSTED)) {
-    return new HttpError(429, 'busy', 'Too many requests for this account at once; retry in a second', 1);
+    return busy();
   }
   return new HttpError(503, 'unavailable', 'The account workflow could not be reached; retry later', 5);
 }
